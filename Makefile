@@ -1,0 +1,53 @@
+# Entry points. `make demo` and `make test` install what they need (cached
+# outside the repo, see scripts/tools.sh) and are safe to run again.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+TOOLS := scripts/tools.sh
+ENV := eval "$$($(TOOLS) env)"
+FUNCTIONS := decide-mode start-export check-status advance-state notify
+
+.PHONY: help tools test unit lint check-asl check-template build lambda deploy clean
+
+help:
+	@echo "make demo    run the whole workflow locally on a simulated day"
+	@echo "make test    every test: unit, property, adapters, definitions, end to end"
+	@echo "make build   sam build (cargo-lambda, arm64, provided.al2023)"
+	@echo "make deploy  guided sam deploy"
+	@echo "make lambda  release arm64 binaries and their sizes"
+
+tools:
+	@$(TOOLS) all >/dev/null
+
+test: tools lint unit check-asl check-template
+	@echo "make test: all checks passed"
+
+lint: tools
+	@$(ENV); cargo fmt --all --check
+	@$(ENV); cargo clippy --workspace --all-targets --locked -- -D warnings
+
+unit: tools
+	@$(ENV); cargo test --workspace --locked
+
+check-asl: tools
+	@scripts/check-asl.sh
+
+check-template: tools
+	@scripts/check-template.sh
+
+# Release binaries for Lambda (arm64), with their sizes.
+lambda: tools
+	@$(ENV); cargo lambda build --release --arm64 --locked
+	@$(ENV); dir=$${CARGO_TARGET_DIR:-target}/lambda; \
+	for f in $(FUNCTIONS); do \
+	  printf '%-14s %8s bytes  %8s bytes zipped\n' $$f $$(stat -c %s $$dir/$$f/bootstrap) \
+	    $$(cd $$dir/$$f && rm -f /tmp/incx-size.zip && python3 -m zipfile -c /tmp/incx-size.zip bootstrap && stat -c %s /tmp/incx-size.zip); \
+	done
+
+build: tools
+	@$(ENV); sam build -t infra/template.yaml
+
+deploy: build
+	@$(ENV); sam deploy --guided --template-file .aws-sam/build/template.yaml
+
+clean:
+	rm -rf .aws-sam target/demo

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Validates the state machine definition (ASL). sam validate and cfn-lint do not look inside it.
+# First proves the validator rejects broken definitions (--self-test), then checks the real one.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$HERE"
+
+# Installs Node 22 and asl-validator into the tools cache if missing (idempotent), then the env.
+scripts/tools.sh node
+eval "$(scripts/tools.sh env)"
+export NODE_PATH="$INCX_CACHE/node/node_modules"
+
+node statemachine/validate.mjs --self-test
+node statemachine/validate.mjs statemachine/export.asl.json

@@ -1,0 +1,107 @@
+//! One implementation of each port on the official AWS SDK crates.
+//!
+//! Clients come from [`sdk_config`], so `AWS_ENDPOINT_URL` and the
+//! per-service `AWS_ENDPOINT_URL_<SERVICE>` variables point them at local
+//! emulators without a code change. Each adapter maps the service's errors to
+//! what the domain can act on; everything else becomes a fault that names the
+//! service's error code and message.
+
+pub mod export;
+pub mod ledger;
+pub mod sns;
+pub mod ssm;
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_dynamodb::error::SdkError;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use std::error::Error;
+use std::fmt::Debug;
+
+/// The shared SDK configuration: region, credentials and endpoints from the
+/// environment, as every AWS tool reads them.
+pub async fn sdk_config() -> SdkConfig {
+    aws_config::load_defaults(BehaviorVersion::latest()).await
+}
+
+/// Error codes the services use for "slow down"; the SDK's own retry
+/// classifier uses the same list, and SSM adds `TooManyUpdates`.
+const THROTTLING_CODES: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "TransactionInProgressException",
+    "RequestLimitExceeded",
+    "BandwidthLimitExceeded",
+    "LimitExceededException",
+    "RequestThrottled",
+    "SlowDown",
+    "PriorRequestNotComplete",
+    "TooManyUpdates",
+];
+
+pub(crate) fn is_throttling(code: Option<&str>) -> bool {
+    code.is_some_and(|c| THROTTLING_CODES.contains(&c))
+}
+
+/// The service's error code (if it answered) and a one-line detail with code
+/// and message, or the whole error chain for timeouts and network failures.
+pub(crate) fn describe<E, R>(err: &SdkError<E, R>) -> (Option<String>, String)
+where
+    E: ProvideErrorMetadata + Error + 'static,
+    R: Debug,
+{
+    match err.as_service_error() {
+        Some(e) => {
+            let code = e.code().map(str::to_owned);
+            let detail = match (e.code(), e.message()) {
+                (Some(c), Some(m)) => format!("{c}: {m}"),
+                (Some(c), None) => c.to_string(),
+                // Modeled errors name their type in Display.
+                _ => e.to_string(),
+            };
+            (code, detail)
+        }
+        None => (None, DisplayErrorContext(err).to_string()),
+    }
+}
+
+/// Builds a client whose calls are answered by `aws-smithy-mocks` rules.
+/// `mock_client!` would need each SDK crate's `test-util` feature (and a
+/// rebuild of the three SDKs); these are the same settings, with retries off
+/// so that an error reaches the adapter at once.
+#[cfg(test)]
+macro_rules! mock_sdk {
+    ($sdk:ident, $mode:expr, $rules:expr) => {{
+        let mut interceptor = aws_smithy_mocks::MockResponseInterceptor::new().rule_mode($mode);
+        for rule in $rules {
+            interceptor = interceptor.with_rule(rule);
+        }
+        $sdk::Client::from_conf(
+            $sdk::Config::builder()
+                .behavior_version($sdk::config::BehaviorVersion::latest())
+                .region($sdk::config::Region::new("us-east-1"))
+                .credentials_provider($sdk::config::Credentials::new(
+                    "AKID", "SECRET", None, None, "test",
+                ))
+                .retry_config($sdk::config::retry::RetryConfig::disabled())
+                .http_client(aws_smithy_mocks::create_mock_http_client())
+                .interceptor(interceptor)
+                .build(),
+        )
+    }};
+}
+#[cfg(test)]
+pub(crate) use mock_sdk;
+
+/// An error's metadata as the SDK's deserializers fill it from a response.
+#[cfg(test)]
+pub(crate) fn meta(code: &str, message: &str) -> aws_smithy_types::error::ErrorMetadata {
+    aws_smithy_types::error::ErrorMetadata::builder()
+        .code(code)
+        .message(message)
+        .build()
+}

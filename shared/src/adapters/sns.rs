@@ -1,0 +1,158 @@
+//! Notifications on an SNS topic: the JSON message of the original sample,
+//! plus a `status` message attribute for subscription filter policies.
+
+use super::{describe, is_throttling};
+use crate::domain::notification::Notification;
+use crate::error::CoreError;
+use crate::ports::Notifier;
+use aws_sdk_sns::types::MessageAttributeValue;
+
+/// SNS refuses subjects of 100 characters or more.
+const SUBJECT_MAX: usize = 99;
+
+pub struct SnsNotifier {
+    pub client: aws_sdk_sns::Client,
+    pub topic_arn: String,
+}
+
+/// A subject SNS accepts: printable ASCII only (no line breaks), starting
+/// with a visible character, under the length limit.
+fn subject(raw: &str) -> String {
+    let printable: String = raw
+        .chars()
+        .map(|c| match c {
+            ' '..='~' => c,
+            c if c.is_whitespace() => ' ',
+            _ => '?',
+        })
+        .collect();
+    let cut: String = printable.trim_start().chars().take(SUBJECT_MAX).collect();
+    match cut.trim_end() {
+        "" => "Export workflow".to_string(),
+        s => s.to_string(),
+    }
+}
+
+impl SnsNotifier {
+    pub fn new(client: aws_sdk_sns::Client, topic_arn: impl Into<String>) -> Self {
+        Self {
+            client,
+            topic_arn: topic_arn.into(),
+        }
+    }
+}
+
+impl Notifier for SnsNotifier {
+    async fn publish(&self, notification: &Notification) -> Result<String, CoreError> {
+        let message = serde_json::to_string(notification).map_err(|e| {
+            CoreError::service("sns", format!("cannot serialize the notification: {e}"))
+        })?;
+        let status = MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(notification.status.as_str())
+            .build()
+            .map_err(|e| CoreError::service("sns", e.to_string()))?;
+        let out = self
+            .client
+            .publish()
+            .topic_arn(&self.topic_arn)
+            .message(message)
+            .subject(subject(&notification.subject()))
+            .message_attributes("status", status)
+            .send()
+            .await
+            .map_err(|e| {
+                let (code, detail) = describe(&e);
+                match e.as_service_error() {
+                    Some(s) if s.is_not_found_exception() => CoreError::service(
+                        "sns",
+                        format!("topic {} not found: {detail}", self.topic_arn),
+                    ),
+                    Some(s) if s.is_kms_throttling_exception() => {
+                        CoreError::throttled("sns", detail)
+                    }
+                    _ if is_throttling(code.as_deref()) => CoreError::throttled("sns", detail),
+                    _ => CoreError::service(
+                        "sns",
+                        format!("publish to {}: {detail}", self.topic_arn),
+                    ),
+                }
+            })?;
+        Ok(out.message_id().unwrap_or_default().to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapters::{meta, mock_sdk};
+    use crate::domain::decision::OperatorReason;
+    use aws_sdk_sns::operation::publish::{PublishError, PublishOutput};
+    use aws_sdk_sns::types::error::NotFoundException;
+    use aws_sdk_sns::Client;
+    use aws_smithy_mocks::{mock, RuleMode};
+
+    const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:exports";
+
+    fn notification() -> Notification {
+        Notification::needs_operator(
+            "orders",
+            "o1",
+            "exec-1",
+            &OperatorReason::PitrDisabled,
+            None,
+        )
+    }
+
+    #[test]
+    fn subjects_are_printable_ascii_and_short() {
+        assert_eq!(subject("FULL_EXPORT SUCCESS"), "FULL_EXPORT SUCCESS");
+        assert_eq!(subject("\n tab\there é"), "tab here ?");
+        assert_eq!(subject(&"x".repeat(300)).len(), SUBJECT_MAX);
+        assert_eq!(subject("\u{7}"), "?");
+        assert_eq!(subject(" \n"), "Export workflow");
+    }
+
+    #[tokio::test]
+    async fn publishes_json_with_subject_and_status_attribute() {
+        let rule = mock!(Client::publish)
+            .match_requests(|r| {
+                let body: serde_json::Value =
+                    serde_json::from_str(r.message().unwrap_or_default()).unwrap_or_default();
+                let status = r.message_attributes().and_then(|a| a.get("status"));
+                r.topic_arn() == Some(TOPIC)
+                    && r.subject() == Some("WORKFLOW FAILED")
+                    && body["status"] == "FAILED"
+                    && body["executionId"] == "exec-1"
+                    && status.is_some_and(|s| {
+                        s.data_type() == "String" && s.string_value() == Some("FAILED")
+                    })
+            })
+            .then_output(|| PublishOutput::builder().message_id("m-1").build());
+        let n = SnsNotifier::new(mock_sdk!(aws_sdk_sns, RuleMode::Sequential, [&rule]), TOPIC);
+        assert_eq!(n.publish(&notification()).await.unwrap(), "m-1");
+        assert_eq!(rule.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn missing_topic_and_throttling_are_told_apart() {
+        let missing = mock!(Client::publish)
+            .then_error(|| PublishError::NotFoundException(NotFoundException::builder().build()));
+        let throttled = mock!(Client::publish)
+            .then_error(|| PublishError::generic(meta("Throttling", "Rate exceeded")));
+        let n = SnsNotifier::new(
+            mock_sdk!(aws_sdk_sns, RuleMode::Sequential, [&missing, &throttled]),
+            TOPIC,
+        );
+        let e = n.publish(&notification()).await.unwrap_err();
+        assert_eq!(e.error_type(), "ServiceFault");
+        assert!(
+            e.to_string().contains(&format!("topic {TOPIC} not found")),
+            "{e}"
+        );
+        assert_eq!(
+            n.publish(&notification()).await.unwrap_err().error_type(),
+            "Throttled"
+        );
+    }
+}

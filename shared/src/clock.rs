@@ -1,0 +1,115 @@
+//! Clock adapters: the system clock in production, and a virtual clock for
+//! local runs, read from a file that the local runner moves forward (a
+//! simulated day then runs in minutes). The file is used only when the
+//! local-only variable `INCX_CLOCK_FILE` names it.
+
+use crate::domain::Epoch;
+use crate::ports::Clock;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The local-only variable naming the virtual clock file.
+pub const CLOCK_FILE_VAR: &str = "INCX_CLOCK_FILE";
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Epoch {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs() as Epoch)
+            .unwrap_or(0)
+    }
+}
+
+/// Reads epoch seconds (a decimal number, fractions allowed) from a file.
+#[derive(Debug, Clone)]
+pub struct FileClock {
+    path: PathBuf,
+}
+
+impl FileClock {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self { path: path.into() }
+    }
+
+    fn read(&self) -> Option<Epoch> {
+        let text = std::fs::read_to_string(&self.path).ok()?;
+        let secs: f64 = text.trim().parse().ok()?;
+        Some(secs.floor() as Epoch)
+    }
+}
+
+impl Clock for FileClock {
+    /// An unreadable clock file is a broken local setup; the system clock is
+    /// the only sane fallback, and the log says so.
+    fn now(&self) -> Epoch {
+        self.read().unwrap_or_else(|| {
+            tracing::warn!(path = %self.path.display(), "virtual clock unreadable, using the system clock");
+            SystemClock.now()
+        })
+    }
+}
+
+/// A fixed or manually moved clock, for tests and simulations.
+#[derive(Debug, Default)]
+pub struct ManualClock(std::sync::atomic::AtomicI64);
+
+impl ManualClock {
+    pub fn at(t: Epoch) -> Self {
+        Self(std::sync::atomic::AtomicI64::new(t))
+    }
+
+    pub fn set(&self, t: Epoch) {
+        self.0.store(t, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn advance(&self, secs: Epoch) {
+        self.0.fetch_add(secs, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Epoch {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// The system clock, or the virtual one when `INCX_CLOCK_FILE` is set.
+pub fn from_env() -> Arc<dyn Clock> {
+    match std::env::var(CLOCK_FILE_VAR) {
+        Ok(path) if !path.is_empty() => Arc::new(FileClock::new(path)),
+        _ => Arc::new(SystemClock),
+    }
+}
+
+impl<C: Clock + ?Sized> Clock for Arc<C> {
+    fn now(&self) -> Epoch {
+        (**self).now()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_clock_reads_fractional_seconds() {
+        let dir = std::env::temp_dir().join(format!("incx-clock-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("now");
+        std::fs::write(&path, "1700000000.75\n").unwrap();
+        assert_eq!(FileClock::new(&path).now(), 1_700_000_000);
+        std::fs::write(&path, "garbage").unwrap();
+        assert!(FileClock::new(&path).now() > 1_700_000_000);
+    }
+
+    #[test]
+    fn manual_clock_moves() {
+        let c = ManualClock::at(10);
+        c.advance(5);
+        assert_eq!(c.now(), 15);
+    }
+}

@@ -1,0 +1,80 @@
+//! What the domain knows of an export and of the source table's backups,
+//! free of SDK types.
+
+use super::Epoch;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Full or incremental, spelled as the original's `exportType` field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ExportKind {
+    #[serde(rename = "FULL_EXPORT")]
+    Full,
+    #[serde(rename = "INCREMENTAL_EXPORT")]
+    Incremental,
+}
+
+impl ExportKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Full => "FULL_EXPORT",
+            Self::Incremental => "INCREMENTAL_EXPORT",
+        }
+    }
+}
+
+impl fmt::Display for ExportKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `[from, to)` in epoch seconds: `from` inclusive, `to` exclusive.
+/// A full export is the point `to` (its ExportTime); `from` is then `None`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Span {
+    pub from: Option<Epoch>,
+    pub to: Epoch,
+}
+
+/// The source table's point-in-time recovery, as DescribeContinuousBackups
+/// reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Pitr {
+    Enabled { earliest: Epoch, latest: Epoch },
+    Disabled,
+}
+
+/// Everything start-export needs to ask for an export.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportRequest {
+    pub kind: ExportKind,
+    pub span: Span,
+    pub client_token: String,
+    pub bucket: String,
+    pub prefix: Option<String>,
+    pub format: String,
+    pub view_type: String,
+}
+
+/// Where an export stands, as DescribeExport reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ExportStatus {
+    InProgress,
+    Completed(ExportResult),
+    Failed { code: String, message: String },
+}
+
+/// The figures of a completed export.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportResult {
+    pub item_count: i64,
+    pub billed_size_bytes: i64,
+    pub start_time: Option<Epoch>,
+    pub end_time: Option<Epoch>,
+    /// S3 key of `manifest-summary.json`.
+    pub manifest: Option<String>,
+}

@@ -1,0 +1,518 @@
+//! The ledger: the single source of truth of the export chain.
+//!
+//! A head item per deployment holds the mode, the watermark, the export in
+//! flight and a version; every change is a pure transition here, written by
+//! the adapter with a condition on the version, so two executions can never
+//! both advance it. A catalog entry per finished export lets downstream
+//! readers list the chain in order.
+
+use super::export::{ExportKind, ExportResult, Span};
+use super::Epoch;
+use serde::{Deserialize, Serialize};
+
+/// The item format this code reads and writes. A head with a larger number
+/// was written by a newer release and is left untouched.
+pub const LEDGER_FORMAT: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Mode {
+    /// No chain yet, or a reset asked for a new one.
+    #[default]
+    NeedsFullExport,
+    Incremental,
+}
+
+/// The original's `workflow-state` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum WorkflowState {
+    #[default]
+    Normal,
+    PitrGap,
+}
+
+impl WorkflowState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Normal => "NORMAL",
+            Self::PitrGap => "PITR_GAP",
+        }
+    }
+}
+
+/// The export being made: recorded before the service is asked (so a crash
+/// between the two is resumed with the same client token), then given its ARN.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InFlight {
+    pub kind: ExportKind,
+    #[serde(flatten)]
+    pub span: Span,
+    pub attempt: u32,
+    pub client_token: String,
+    pub export_arn: Option<String>,
+    pub started_at: Epoch,
+    /// The chain this export belongs to (a full export opens a new one).
+    pub chain: u32,
+}
+
+/// The last failed attempt, kept until the window completes, so the same
+/// window is retried with the next attempt number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LastFailure {
+    pub kind: ExportKind,
+    #[serde(flatten)]
+    pub span: Span,
+    pub attempts: u32,
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Head {
+    pub format: u32,
+    pub version: u64,
+    pub mode: Mode,
+    pub chain: u32,
+    pub full_export_time: Option<Epoch>,
+    /// When the last completed full export was asked for: a reset set before
+    /// then has been carried out.
+    pub full_started_at: Option<Epoch>,
+    /// Exclusive end of the last completed window (or the full export time).
+    pub watermark: Option<Epoch>,
+    pub state: WorkflowState,
+    pub in_flight: Option<InFlight>,
+    pub last_failure: Option<LastFailure>,
+    pub updated_at: Epoch,
+}
+
+impl Default for Head {
+    fn default() -> Self {
+        Self {
+            format: LEDGER_FORMAT,
+            version: 0,
+            mode: Mode::NeedsFullExport,
+            chain: 0,
+            full_export_time: None,
+            full_started_at: None,
+            watermark: None,
+            state: WorkflowState::Normal,
+            in_flight: None,
+            last_failure: None,
+            updated_at: 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CatalogStatus {
+    Completed,
+    Failed,
+}
+
+/// One finished export, as downstream readers see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CatalogEntry {
+    pub chain: u32,
+    pub kind: ExportKind,
+    #[serde(flatten)]
+    pub span: Span,
+    pub attempt: u32,
+    pub export_arn: String,
+    pub status: CatalogStatus,
+    pub item_count: i64,
+    pub billed_size_bytes: i64,
+    pub manifest: Option<String>,
+    pub started_at: Epoch,
+    pub start_time: Option<Epoch>,
+    pub end_time: Option<Epoch>,
+    pub failure_code: Option<String>,
+    pub failure_message: Option<String>,
+    pub recorded_at: Epoch,
+}
+
+impl CatalogEntry {
+    /// The sort key: chains in order, then windows by end, then attempts.
+    pub fn sort_key(&self) -> String {
+        format!(
+            "EXPORT#{:06}#{:012}#{:04}",
+            self.chain, self.span.to, self.attempt
+        )
+    }
+
+    /// Seconds the export took, when the service said.
+    pub fn duration(&self) -> Option<Epoch> {
+        Some(self.end_time? - self.start_time?)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LedgerError {
+    #[error("ledger changed since it was read (expected version {expected}, found {found})")]
+    VersionMismatch { expected: u64, found: u64 },
+    #[error("another export is already in flight (client token {0})")]
+    Busy(String),
+    #[error("export with client token {0} is not the one in flight")]
+    NotInFlight(String),
+    #[error("window starting at {from:?} does not continue the chain at watermark {watermark:?}")]
+    Discontinuous {
+        from: Option<Epoch>,
+        watermark: Option<Epoch>,
+    },
+    #[error("ledger item has format {found}, newer than this release's {LEDGER_FORMAT}: upgrade the functions before they touch it")]
+    FutureFormat { found: u32 },
+}
+
+impl Head {
+    /// Refuses to work on an item written by a newer release.
+    pub fn check_format(&self) -> Result<(), LedgerError> {
+        if self.format > LEDGER_FORMAT {
+            return Err(LedgerError::FutureFormat { found: self.format });
+        }
+        Ok(())
+    }
+
+    fn bumped(mut self, now: Epoch) -> Self {
+        self.version += 1;
+        self.updated_at = now;
+        self
+    }
+
+    fn expect_version(&self, expected: u64) -> Result<(), LedgerError> {
+        if self.version != expected {
+            return Err(LedgerError::VersionMismatch {
+                expected,
+                found: self.version,
+            });
+        }
+        Ok(())
+    }
+
+    fn expect_in_flight(&self, token: &str) -> Result<&InFlight, LedgerError> {
+        match &self.in_flight {
+            Some(f) if f.client_token == token => Ok(f),
+            _ => Err(LedgerError::NotInFlight(token.to_string())),
+        }
+    }
+
+    /// Records the intent to export. Returns `None` when exactly this export
+    /// is already recorded (a retried call), so the caller writes nothing.
+    pub fn begin(
+        &self,
+        expected_version: u64,
+        flight: InFlight,
+        now: Epoch,
+    ) -> Result<Option<Head>, LedgerError> {
+        self.check_format()?;
+        if let Some(current) = &self.in_flight {
+            if current.client_token == flight.client_token {
+                return Ok(None);
+            }
+            return Err(LedgerError::Busy(current.client_token.clone()));
+        }
+        self.expect_version(expected_version)?;
+        let mut next = self.clone();
+        if flight.kind == ExportKind::Incremental
+            && (self.mode != Mode::Incremental || flight.span.from != self.watermark)
+        {
+            return Err(LedgerError::Discontinuous {
+                from: flight.span.from,
+                watermark: self.watermark,
+            });
+        }
+        if flight.kind == ExportKind::Full {
+            next = next.reset();
+        }
+        next.in_flight = Some(flight);
+        Ok(Some(next.bumped(now)))
+    }
+
+    /// Stores the ARN the service gave the export in flight.
+    pub fn record_arn(
+        &self,
+        token: &str,
+        arn: &str,
+        now: Epoch,
+    ) -> Result<Option<Head>, LedgerError> {
+        let flight = self.expect_in_flight(token)?;
+        if flight.export_arn.as_deref() == Some(arn) {
+            return Ok(None);
+        }
+        let mut next = self.clone();
+        if let Some(f) = next.in_flight.as_mut() {
+            f.export_arn = Some(arn.to_string());
+        }
+        Ok(Some(next.bumped(now)))
+    }
+
+    /// A completed export moves the watermark from the window's start to its
+    /// end (a full export starts a new chain at its export time).
+    pub fn complete(
+        &self,
+        token: &str,
+        result: &ExportResult,
+        now: Epoch,
+    ) -> Result<(Head, CatalogEntry), LedgerError> {
+        self.check_format()?;
+        let flight = self.expect_in_flight(token)?.clone();
+        let mut next = self.clone();
+        match flight.kind {
+            ExportKind::Full => {
+                next.mode = Mode::Incremental;
+                next.chain = flight.chain;
+                next.full_export_time = Some(flight.span.to);
+                next.full_started_at = Some(flight.started_at);
+                next.state = WorkflowState::Normal;
+            }
+            ExportKind::Incremental => {
+                if flight.span.from != self.watermark {
+                    return Err(LedgerError::Discontinuous {
+                        from: flight.span.from,
+                        watermark: self.watermark,
+                    });
+                }
+            }
+        }
+        next.watermark = Some(flight.span.to);
+        next.in_flight = None;
+        next.last_failure = None;
+        let entry = CatalogEntry {
+            chain: flight.chain,
+            kind: flight.kind,
+            span: flight.span,
+            attempt: flight.attempt,
+            export_arn: flight.export_arn.clone().unwrap_or_default(),
+            status: CatalogStatus::Completed,
+            item_count: result.item_count,
+            billed_size_bytes: result.billed_size_bytes,
+            manifest: result.manifest.clone(),
+            started_at: flight.started_at,
+            start_time: result.start_time,
+            end_time: result.end_time,
+            failure_code: None,
+            failure_message: None,
+            recorded_at: now,
+        };
+        Ok((next.bumped(now), entry))
+    }
+
+    /// A failed export changes nothing but the failure count: the watermark
+    /// stays and the same window is tried again with the next attempt.
+    pub fn fail(
+        &self,
+        token: &str,
+        code: &str,
+        message: &str,
+        now: Epoch,
+    ) -> Result<(Head, CatalogEntry), LedgerError> {
+        self.check_format()?;
+        let flight = self.expect_in_flight(token)?.clone();
+        let mut next = self.clone();
+        next.in_flight = None;
+        next.last_failure = Some(LastFailure {
+            kind: flight.kind,
+            span: flight.span,
+            attempts: flight.attempt,
+            code: code.to_string(),
+            message: message.to_string(),
+        });
+        let entry = CatalogEntry {
+            chain: flight.chain,
+            kind: flight.kind,
+            span: flight.span,
+            attempt: flight.attempt,
+            export_arn: flight.export_arn.clone().unwrap_or_default(),
+            status: CatalogStatus::Failed,
+            item_count: 0,
+            billed_size_bytes: 0,
+            manifest: None,
+            started_at: flight.started_at,
+            start_time: None,
+            end_time: None,
+            failure_code: Some(code.to_string()),
+            failure_message: Some(message.to_string()),
+            recorded_at: now,
+        };
+        Ok((next.bumped(now), entry))
+    }
+
+    /// The service refused to start the export (so none exists): forget the
+    /// intent without counting an attempt.
+    pub fn abandon(&self, token: &str, now: Epoch) -> Result<Head, LedgerError> {
+        self.expect_in_flight(token)?;
+        let mut next = self.clone();
+        next.in_flight = None;
+        Ok(next.bumped(now))
+    }
+
+    /// History was lost (PITR disabled and enabled again): no incremental
+    /// export can continue this chain until a reset.
+    pub fn mark_pitr_gap(
+        &self,
+        expected_version: u64,
+        now: Epoch,
+    ) -> Result<Option<Head>, LedgerError> {
+        self.check_format()?;
+        self.expect_version(expected_version)?;
+        if self.state == WorkflowState::PitrGap {
+            return Ok(None);
+        }
+        let mut next = self.clone();
+        next.state = WorkflowState::PitrGap;
+        Ok(Some(next.bumped(now)))
+    }
+
+    /// Asks for a new chain: the next export is a full one. The old chain's
+    /// catalog stays for readers; the watermark moves when the full export
+    /// completes.
+    pub fn reset(&self) -> Head {
+        let mut next = self.clone();
+        next.mode = Mode::NeedsFullExport;
+        next.state = WorkflowState::Normal;
+        if next
+            .last_failure
+            .as_ref()
+            .is_some_and(|f| f.kind == ExportKind::Incremental)
+        {
+            next.last_failure = None;
+        }
+        next
+    }
+
+    /// The attempt number for the next export of `kind` over `span`.
+    pub fn next_attempt(&self, kind: ExportKind, span: Option<Span>) -> u32 {
+        match &self.last_failure {
+            Some(f) if f.kind == kind && (kind == ExportKind::Full || Some(f.span) == span) => {
+                f.attempts + 1
+            }
+            _ => 1,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flight(kind: ExportKind, from: Option<Epoch>, to: Epoch, token: &str) -> InFlight {
+        InFlight {
+            kind,
+            span: Span { from, to },
+            attempt: 1,
+            client_token: token.into(),
+            export_arn: Some(format!("arn:{token}")),
+            started_at: to,
+            chain: 1,
+        }
+    }
+
+    fn chain_at(watermark: Epoch) -> Head {
+        let h = Head::default();
+        let h = h
+            .begin(0, flight(ExportKind::Full, None, watermark, "f"), 1)
+            .unwrap()
+            .unwrap();
+        h.complete("f", &ExportResult::default(), 2).unwrap().0
+    }
+
+    #[test]
+    fn full_then_incremental_moves_the_watermark() {
+        let h = chain_at(1000);
+        assert_eq!(h.mode, Mode::Incremental);
+        assert_eq!(h.watermark, Some(1000));
+        assert_eq!(h.full_export_time, Some(1000));
+        let v = h.version;
+        let h = h
+            .begin(v, flight(ExportKind::Incremental, Some(1000), 1900, "i"), 3)
+            .unwrap()
+            .unwrap();
+        let (h, entry) = h.complete("i", &ExportResult::default(), 4).unwrap();
+        assert_eq!(h.watermark, Some(1900));
+        assert_eq!(entry.status, CatalogStatus::Completed);
+        assert!(h.in_flight.is_none());
+    }
+
+    #[test]
+    fn stale_version_and_busy_are_refused() {
+        let h = chain_at(1000);
+        let stale = h.version - 1;
+        let f = flight(ExportKind::Incremental, Some(1000), 1900, "i");
+        assert!(matches!(
+            h.begin(stale, f.clone(), 3),
+            Err(LedgerError::VersionMismatch { .. })
+        ));
+        let h = h.begin(h.version, f.clone(), 3).unwrap().unwrap();
+        // The same export again: nothing to write.
+        assert_eq!(h.begin(h.version, f, 3), Ok(None));
+        let other = flight(ExportKind::Incremental, Some(1000), 2800, "j");
+        assert!(matches!(
+            h.begin(h.version, other, 3),
+            Err(LedgerError::Busy(_))
+        ));
+    }
+
+    #[test]
+    fn a_gap_in_the_chain_is_refused() {
+        let h = chain_at(1000);
+        let f = flight(ExportKind::Incremental, Some(1900), 2800, "i");
+        assert!(matches!(
+            h.begin(h.version, f, 3),
+            Err(LedgerError::Discontinuous { .. })
+        ));
+    }
+
+    #[test]
+    fn failure_keeps_the_watermark_and_counts_attempts() {
+        let h = chain_at(1000);
+        let span = Span {
+            from: Some(1000),
+            to: 1900,
+        };
+        let h = h
+            .begin(
+                h.version,
+                flight(ExportKind::Incremental, Some(1000), 1900, "i"),
+                3,
+            )
+            .unwrap()
+            .unwrap();
+        let (h, entry) = h.fail("i", "S3NoSuchBucket", "gone", 4).unwrap();
+        assert_eq!(h.watermark, Some(1000));
+        assert_eq!(entry.status, CatalogStatus::Failed);
+        assert_eq!(h.next_attempt(ExportKind::Incremental, Some(span)), 2);
+        // Completing or failing something not in flight is refused.
+        assert!(h.fail("i", "x", "y", 5).is_err());
+        assert!(h.complete("i", &ExportResult::default(), 5).is_err());
+    }
+
+    #[test]
+    fn reset_starts_a_new_chain_through_a_full_export() {
+        let h = chain_at(1000);
+        let h = h.mark_pitr_gap(h.version, 5).unwrap().unwrap();
+        assert_eq!(h.state, WorkflowState::PitrGap);
+        let mut f = flight(ExportKind::Full, None, 5000, "g");
+        f.chain = 2;
+        let h = h.begin(h.version, f, 6).unwrap().unwrap();
+        assert_eq!(h.mode, Mode::NeedsFullExport);
+        assert_eq!(h.state, WorkflowState::Normal);
+        let (h, _) = h.complete("g", &ExportResult::default(), 7).unwrap();
+        assert_eq!((h.chain, h.watermark), (2, Some(5000)));
+    }
+
+    #[test]
+    fn refuses_items_from_a_newer_release() {
+        let h = Head {
+            format: LEDGER_FORMAT + 1,
+            ..Head::default()
+        };
+        let err = h
+            .begin(0, flight(ExportKind::Full, None, 1, "f"), 1)
+            .unwrap_err();
+        assert!(err.to_string().contains("newer than this release"));
+    }
+}

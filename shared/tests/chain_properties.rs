@@ -1,0 +1,281 @@
+//! Property tests of the whole chain: arbitrary sequences of runs (at
+//! arbitrary times, overlapping, killed), exports that complete or fail
+//! after arbitrary delays, pause/resume, reset and PITR disable/enable,
+//! driven through the real state machine definition over in-memory ports.
+//! After every event the exported chain must hold its promises.
+
+use incx_core::config::Config;
+use incx_core::domain::export::ExportKind;
+use incx_core::domain::ledger::{CatalogStatus, WorkflowState};
+use incx_core::domain::window::{MAX_WINDOW, MIN_WINDOW};
+use incx_core::ports::ControlStore;
+use incx_core::sim::{Execution, World};
+use incx_core::usecases::MAX_EXPORTS_PER_EXECUTION;
+use proptest::prelude::*;
+
+#[derive(Debug, Clone)]
+enum Event {
+    Tick(i64),
+    Schedule,
+    Step(usize),
+    RunAll,
+    Kill(usize),
+    Control(&'static str),
+    PitrOff,
+    PitrOn,
+    FailNext,
+    Duration(i64),
+}
+
+fn event() -> impl Strategy<Value = Event> {
+    prop_oneof![
+        6 => (1i64..=90).prop_map(|m| Event::Tick(m * 60)),
+        4 => Just(Event::Schedule),
+        8 => (0usize..4).prop_map(Event::Step),
+        3 => Just(Event::RunAll),
+        1 => (0usize..4).prop_map(Event::Kill),
+        1 => prop_oneof![Just("RUN"), Just("PAUSE"), Just("RESET_WITH_FULL_EXPORT_AGAIN")].prop_map(Event::Control),
+        1 => Just(Event::PitrOff),
+        1 => Just(Event::PitrOn),
+        1 => Just(Event::FailNext),
+        1 => (1i64..=40).prop_map(|m| Event::Duration(m * 60)),
+    ]
+}
+
+fn config(window: i64, catch_up: i64) -> Config {
+    Config::from_lookup(|k| {
+        Some(match k {
+            "TABLE_NAME" => "orders".into(),
+            "DEPLOYMENT_ALIAS" => "orders".into(),
+            "DATA_EXPORT_BUCKET" => "bucket".into(),
+            "TOPIC_ARN" => "arn:aws:sns:us-east-1:000000000000:t".into(),
+            "LEDGER_TABLE" => "ledger".into(),
+            "WINDOW_MINUTES" => window.to_string(),
+            "MAX_CATCH_UP_MINUTES" => catch_up.to_string(),
+            _ => return None,
+        })
+    })
+    .expect("test configuration is valid")
+}
+
+/// What the checks remember between events.
+#[derive(Default)]
+struct Seen {
+    last: Option<(u32, i64)>,
+    pitr_toggled: bool,
+}
+
+fn check(world: &World, seen: &mut Seen) -> Result<(), TestCaseError> {
+    let entries = world.ledger.entries.lock().unwrap().clone();
+    let completed: Vec<_> = entries
+        .iter()
+        .filter(|e| e.status == CatalogStatus::Completed)
+        .collect();
+    // One contiguous chain per full export: no gap, no overlap.
+    let mut chain: Option<(u32, i64)> = None;
+    for e in &completed {
+        match e.kind {
+            ExportKind::Full => {
+                prop_assert!(
+                    chain.is_none_or(|(c, _)| e.chain > c),
+                    "full export does not open a new chain: {e:?}"
+                );
+                chain = Some((e.chain, e.span.to));
+            }
+            ExportKind::Incremental => {
+                let (c, end) = chain
+                    .ok_or_else(|| TestCaseError::fail("incremental before any full export"))?;
+                prop_assert_eq!(e.chain, c, "incremental export in another chain");
+                prop_assert_eq!(e.span.from, Some(end), "gap or overlap before {:?}", e.span);
+                let len = e.span.to - end;
+                prop_assert!(
+                    (MIN_WINDOW..=MAX_WINDOW).contains(&len),
+                    "window of {len} s"
+                );
+                chain = Some((c, e.span.to));
+            }
+        }
+    }
+    // A failed export never moved anything.
+    for f in entries.iter().filter(|e| e.status == CatalogStatus::Failed) {
+        prop_assert!(!completed
+            .iter()
+            .any(|c| c.export_arn == f.export_arn && !f.export_arn.is_empty()));
+    }
+    let world_exports = world.exports.world();
+    for x in &world_exports.exports {
+        // Never past the horizon when asked for.
+        prop_assert!(
+            x.request.span.to <= x.started - world_exports.lag,
+            "window ends past the horizon: {x:?}"
+        );
+        // At most one export per window and attempt.
+        let same = world_exports
+            .exports
+            .iter()
+            .filter(|y| {
+                y.request.kind == x.request.kind
+                    && y.request.span == x.request.span
+                    && y.request.client_token == x.request.client_token
+            })
+            .count();
+        prop_assert_eq!(same, 1, "duplicate export {:?}", x.request.span);
+    }
+    drop(world_exports);
+    let head = world
+        .ledger
+        .head
+        .lock()
+        .unwrap()
+        .clone()
+        .unwrap_or_default();
+    // The watermark never moves back within a chain.
+    if let Some(w) = head.watermark {
+        if let Some((c, prev)) = seen.last {
+            if c == head.chain {
+                prop_assert!(w >= prev, "watermark moved back from {prev} to {w}");
+            } else {
+                prop_assert!(head.chain > c, "chain number moved back");
+            }
+        }
+        seen.last = Some((head.chain, w));
+        if let Some((_, end)) = chain {
+            prop_assert_eq!(w, end, "watermark differs from the chain's end");
+        }
+    }
+    if head.state == WorkflowState::PitrGap {
+        prop_assert!(
+            seen.pitr_toggled,
+            "PITR_GAP without PITR having been disabled"
+        );
+    }
+    Ok(())
+}
+
+async fn play(window: i64, catch_up: i64, events: Vec<Event>) -> Result<(), TestCaseError> {
+    let mut world =
+        World::new(config(window, catch_up), 1_800_000_000).map_err(TestCaseError::fail)?;
+    let mut live: Vec<Execution> = Vec::new();
+    let mut seen = Seen::default();
+    for ev in events {
+        match ev {
+            Event::Tick(s) => world.clock.advance(s),
+            Event::Schedule => live.push(world.start_execution()),
+            Event::Step(i) if !live.is_empty() => {
+                let n = live.len();
+                world
+                    .step(&mut live[i % n])
+                    .await
+                    .map_err(TestCaseError::fail)?;
+            }
+            Event::RunAll => {
+                for mut e in live.drain(..) {
+                    world
+                        .run_to_end(&mut e)
+                        .await
+                        .map_err(TestCaseError::fail)?;
+                }
+            }
+            Event::Kill(i) if !live.is_empty() => {
+                let n = live.len();
+                live.remove(i % n);
+            }
+            Event::Control(v) => world.control.set(v, world.now()),
+            Event::PitrOff => {
+                seen.pitr_toggled = true;
+                world.exports.set_pitr(false);
+            }
+            Event::PitrOn => world.exports.set_pitr(true),
+            Event::FailNext => world.exports.world().fail_next = Some("S3NoSuchBucket".into()),
+            Event::Duration(d) => world.exports.world().duration = d,
+            _ => {}
+        }
+        live.retain(|e| !e.is_done());
+        check(&world, &mut seen)?;
+    }
+    // Once the faults stop, the chain catches up to the horizon.
+    world.exports.set_pitr(true);
+    world.exports.world().duration = 300;
+    for mut e in live.drain(..) {
+        world
+            .run_to_end(&mut e)
+            .await
+            .map_err(TestCaseError::fail)?;
+    }
+    // Each execution drains up to MAX_EXPORTS_PER_EXECUTION windows, so the
+    // runs needed grow with the backlog; beyond this bound it is stuck.
+    let behind = world.now()
+        - world
+            .ledger
+            .head
+            .lock()
+            .unwrap()
+            .clone()
+            .unwrap_or_default()
+            .watermark
+            .unwrap_or(world.now());
+    let bound = 12 + behind / (window * 60) / i64::from(MAX_EXPORTS_PER_EXECUTION - 2);
+    for _ in 0..bound {
+        // The operator follows the remedies: a reset after a PITR gap, RUN
+        // after a pause.
+        let head = world
+            .ledger
+            .head
+            .lock()
+            .unwrap()
+            .clone()
+            .unwrap_or_default();
+        let control = world
+            .control
+            .read_action()
+            .await
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        if head.state == WorkflowState::PitrGap {
+            world
+                .control
+                .set("RESET_WITH_FULL_EXPORT_AGAIN", world.now());
+        } else if control.value.as_deref() == Some("PAUSE") {
+            world.control.set("RUN", world.now());
+        }
+        world.clock.advance(window * 60);
+        let mut e = world.start_execution();
+        world
+            .run_to_end(&mut e)
+            .await
+            .map_err(TestCaseError::fail)?;
+        check(&world, &mut seen)?;
+    }
+    let head = world
+        .ledger
+        .head
+        .lock()
+        .unwrap()
+        .clone()
+        .unwrap_or_default();
+    let horizon = world.now() - 300;
+    let watermark = head
+        .watermark
+        .ok_or_else(|| TestCaseError::fail("no chain after recovery"))?;
+    prop_assert!(
+        horizon - watermark < 2 * window * 60 + MIN_WINDOW,
+        "stuck: watermark {watermark}, horizon {horizon}"
+    );
+    let control = world.control.value();
+    prop_assert_eq!(control.as_deref(), Some("RUN"));
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    #[test]
+    fn the_chain_has_no_gap_no_overlap_and_never_moves_back(
+        window in prop_oneof![Just(15i64), Just(30), Just(60), Just(45)],
+        coalesce in any::<bool>(),
+        events in proptest::collection::vec(event(), 1..120),
+    ) {
+        let catch_up = if coalesce { 1440 } else { window };
+        let rt = tokio::runtime::Builder::new_current_thread().build().map_err(|e| TestCaseError::fail(e.to_string()))?;
+        rt.block_on(play(window, catch_up, events))?;
+    }
+}

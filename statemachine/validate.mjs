@@ -1,0 +1,207 @@
+#!/usr/bin/env node
+// Validates the state machine definition (ASL, JSON).
+//
+//   node statemachine/validate.mjs [definition.asl.json]   (default: export.asl.json next to this file)
+//   node statemachine/validate.mjs --self-test             (broken fixtures must fail, the real one must pass)
+//
+// Why: neither `sam validate --lint` nor cfn-lint checks the ASL. This script fills the SAM
+// `${Name}` substitutions with plausible Lambda ARNs, runs asl-validator's library with ARN and
+// path checks on, and adds the checks it lacks: unknown targets, unreachable states, Tasks
+// without Retry/Catch/TimeoutSeconds, retrier fields it does not look at, missing comments.
+//
+// asl-validator is loaded with require(), so NODE_PATH works (ES module imports ignore NODE_PATH),
+// falling back to the tools cache of scripts/tools.sh.
+
+import { readFileSync, realpathSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { homedir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const DEFAULT_DEFINITION = join(HERE, 'export.asl.json');
+
+// Broken fixtures for --self-test, with a fragment of the error each must produce.
+const BROKEN_FIXTURES = {
+  'dangling-next.asl.json': 'not a state',
+  'task-without-catch.asl.json': 'has no Catch',
+};
+
+function requireTool(name) {
+  const require = createRequire(import.meta.url);
+  try {
+    return require(name);
+  } catch (error) {
+    if (error.code !== 'MODULE_NOT_FOUND' || !String(error.message).includes(`'${name}'`)) throw error;
+  }
+  const cache =
+    process.env.INCX_CACHE || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'incx');
+  return require(require.resolve(name, { paths: [join(cache, 'node')] }));
+}
+
+const aslValidator = requireTool('asl-validator');
+
+/** `DecideModeFunctionArn` -> `decide-mode`. */
+function functionName(placeholder) {
+  return placeholder
+    .replace(/(Function)?Arn$/, '')
+    .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
+    .toLowerCase();
+}
+
+/** Replaces every `${Name}` with `arn:aws:lambda:us-east-1:123456789012:function:<name>`. */
+export function substitute(text) {
+  return text.replace(
+    /\$\{([A-Za-z0-9_]+)\}/g,
+    (_, name) => `arn:aws:lambda:us-east-1:123456789012:function:${functionName(name)}`,
+  );
+}
+
+/** Every nested state machine (the root, Parallel branches, Map processors), with a label. */
+function machines(definition, label = '') {
+  const found = [{ label, machine: definition }];
+  for (const [name, state] of Object.entries(definition.States ?? {})) {
+    for (const [i, branch] of (state.Branches ?? []).entries()) {
+      found.push(...machines(branch, `${label}${name}.Branches[${i}].`));
+    }
+    for (const inner of [state.ItemProcessor, state.Iterator]) {
+      if (inner) found.push(...machines(inner, `${label}${name}.ItemProcessor.`));
+    }
+  }
+  return found;
+}
+
+/** Names a state can go to next: Next, Default, each Choice rule's Next, each Catch's Next. */
+function transitions(state) {
+  const targets = [];
+  if (state.Next !== undefined) targets.push(['Next', state.Next]);
+  if (state.Default !== undefined) targets.push(['Default', state.Default]);
+  for (const [i, rule] of (state.Choices ?? []).entries()) targets.push([`Choices[${i}].Next`, rule.Next]);
+  for (const [i, catcher] of (state.Catch ?? []).entries()) targets.push([`Catch[${i}].Next`, catcher.Next]);
+  return targets;
+}
+
+/** The checks asl-validator does not make. Returns a list of messages. */
+function ownChecks(definition) {
+  const errors = [];
+  for (const { label, machine } of machines(definition)) {
+    const states = machine.States ?? {};
+    if (!(machine.StartAt in states)) errors.push(`${label}StartAt "${machine.StartAt}" is not a state`);
+    for (const [name, state] of Object.entries(states)) {
+      const where = `${label}${name}`;
+      for (const [field, target] of transitions(state)) {
+        if (!(target in states)) errors.push(`${where}: ${field} "${target}" is not a state`);
+      }
+      if (typeof state.Comment !== 'string' || state.Comment.trim() === '') {
+        errors.push(`${where}: has no Comment saying why it exists`);
+      }
+      if (state.Type === 'Task') {
+        if (!Array.isArray(state.Retry) || state.Retry.length === 0) errors.push(`${where}: Task has no Retry`);
+        if (!Array.isArray(state.Catch) || state.Catch.length === 0) errors.push(`${where}: Task has no Catch`);
+        if (!Number.isInteger(state.TimeoutSeconds) || state.TimeoutSeconds < 1) {
+          errors.push(`${where}: Task has no TimeoutSeconds`);
+        }
+      }
+      // asl-validator's schema lets any retrier field through.
+      for (const [i, retrier] of (state.Retry ?? []).entries()) {
+        if (retrier.JitterStrategy !== undefined && !['FULL', 'NONE'].includes(retrier.JitterStrategy)) {
+          errors.push(`${where}: Retry[${i}].JitterStrategy must be FULL or NONE`);
+        }
+        if (
+          retrier.MaxDelaySeconds !== undefined &&
+          !(Number.isInteger(retrier.MaxDelaySeconds) && retrier.MaxDelaySeconds > 0)
+        ) {
+          errors.push(`${where}: Retry[${i}].MaxDelaySeconds must be a positive integer`);
+        }
+      }
+    }
+    // Reachability from StartAt.
+    const seen = new Set();
+    const queue = machine.StartAt in states ? [machine.StartAt] : [];
+    while (queue.length > 0) {
+      const name = queue.pop();
+      if (seen.has(name)) continue;
+      seen.add(name);
+      for (const [, target] of transitions(states[name])) if (target in states) queue.push(target);
+    }
+    for (const name of Object.keys(states)) {
+      if (!seen.has(name)) errors.push(`${label}${name}: unreachable from StartAt "${machine.StartAt}"`);
+    }
+  }
+  return errors;
+}
+
+function countStates(definition) {
+  return machines(definition).reduce((n, { machine }) => n + Object.keys(machine.States ?? {}).length, 0);
+}
+
+/** Validates one definition file. Returns { errors, states }. */
+export function validateFile(path) {
+  let text;
+  try {
+    text = substitute(readFileSync(path, 'utf8'));
+  } catch (error) {
+    return { errors: [`cannot read ${path}: ${error.message}`], states: 0 };
+  }
+  const errors = [];
+  const left = text.match(/\$\{[^}]*\}?/g);
+  if (left) errors.push(`unsubstituted placeholder(s): ${[...new Set(left)].join(', ')}`);
+  let definition;
+  try {
+    definition = JSON.parse(text);
+  } catch (error) {
+    return { errors: [...errors, `not JSON: ${error.message}`], states: 0 };
+  }
+  // The validator writes QueryLanguage into the states it is given: give it a copy.
+  const result = aslValidator(structuredClone(definition), { checkArn: true, checkPaths: true });
+  if (!result.isValid) errors.push(...result.errorsText('\n').split('\n').map((line) => `asl-validator: ${line}`));
+  if (definition && typeof definition === 'object' && definition.States && typeof definition.States === 'object') {
+    errors.push(...ownChecks(definition));
+  }
+  return { errors, states: definition?.States ? countStates(definition) : 0 };
+}
+
+function selfTest() {
+  const failures = [];
+  for (const [fixture, expected] of Object.entries(BROKEN_FIXTURES)) {
+    const { errors } = validateFile(join(HERE, 'tests', fixture));
+    if (errors.length === 0) failures.push(`${fixture}: accepted, but it is broken`);
+    else if (!errors.some((e) => e.includes(expected))) {
+      failures.push(`${fixture}: rejected, but not for "${expected}": ${errors.join('; ')}`);
+    }
+  }
+  const real = validateFile(DEFAULT_DEFINITION);
+  if (real.errors.length > 0) failures.push(`${basename(DEFAULT_DEFINITION)}: ${real.errors.join('; ')}`);
+  if (failures.length > 0) {
+    for (const failure of failures) console.error(`self-test: ${failure}`);
+    return 1;
+  }
+  console.log(
+    `asl self-test: OK (${Object.keys(BROKEN_FIXTURES).length} broken fixtures rejected, ${basename(DEFAULT_DEFINITION)} accepted)`,
+  );
+  return 0;
+}
+
+function main(args) {
+  if (args.includes('--self-test')) return selfTest();
+  const unknown = args.filter((a) => a.startsWith('-'));
+  if (unknown.length > 0 || args.length > 1) {
+    console.error('usage: validate.mjs [--self-test | definition.asl.json]');
+    return 2;
+  }
+  const path = args[0] ?? DEFAULT_DEFINITION;
+  const { errors, states } = validateFile(path);
+  if (errors.length > 0) {
+    console.error(`asl: ${path} is invalid:`);
+    for (const error of errors) console.error(`  ${error}`);
+    return 1;
+  }
+  console.log(`asl: OK (${states} states)`);
+  return 0;
+}
+
+// Run only as a script (the probe and the local runner import substitute()). Compare real paths:
+// a symlinked checkout must not turn the check into a silent no-op.
+if (process.argv[1] && realpathSync(fileURLToPath(import.meta.url)) === realpathSync(process.argv[1])) {
+  process.exitCode = main(process.argv.slice(2));
+}
