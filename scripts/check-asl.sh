@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Validates the state machine definition (ASL). sam validate and cfn-lint do not look inside it.
-# First proves the validator rejects broken definitions (--self-test), then checks the real one.
+# First proves the validator rejects broken definitions (--self-test), then checks the real one,
+# then runs it in aws-local-stepfunctions with canned outputs.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -13,3 +14,6 @@ export NODE_PATH="$INCX_CACHE/node/node_modules"
 
 node statemachine/validate.mjs --self-test
 node statemachine/validate.mjs statemachine/export.asl.json
+# The definition in a real ASL engine, with canned function outputs: each path
+# takes the states (and the number of billed transitions) it should.
+node statemachine/local-engine.mjs

@@ -3,7 +3,7 @@
 // to show the definition loads in a real ASL engine and takes the paths it should, and to count
 // state transitions (what Step Functions Standard bills).
 //
-//   NODE_PATH="$INCX_CACHE/node/node_modules" node statemachine/probe-local-engine.mjs
+//   NODE_PATH="$INCX_CACHE/node/node_modules" node statemachine/local-engine.mjs
 //
 // runExecution() is meant to become the core of the local runner: there, the fakes are replaced
 // by handlers that invoke the real functions (cargo lambda watch).
@@ -74,6 +74,7 @@ const STATUS_BY_LAST_EVENT = {
  * `NoLocalHandler` instead of calling AWS.
  * An execution past `maxTransitions` is aborted (status ABORTED, error TransitionBudgetExceeded).
  * `problems` lists Waits whose SecondsPath value AWS would reject but the overridden wait hid.
+ * `onStart(execution)` gets the running execution (to abort it from a handler).
  * Returns { status, output, error, cause, path, transitions, problems, events }.
  */
 export async function runExecution(definition, input, options = {}) {
@@ -94,6 +95,7 @@ export async function runExecution(definition, input, options = {}) {
     overrides: { taskResourceLocalHandlers, waitTimeOverrides, retryIntervalOverrides },
     context: { Execution: { Id: executionId, Name: executionId.split(':').pop() } },
   });
+  options.onStart?.(execution);
   // The engine keeps every event in memory and has no transition limit of its own: a loop of
   // zero-second waits would run until the heap is full. Abort past the budget instead.
   const events = [];
