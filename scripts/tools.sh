@@ -12,7 +12,7 @@ NODE_DIR="$CACHE/node"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 # Pinned versions: the ones tried on these machines (see README, Toolchain).
-PY_TOOLS=(cargo-lambda==1.9.2 ziglang==0.17.1 aws-sam-cli==1.170.0 cfn-lint==1.58.0 "moto[server]==5.2.5")
+PY_TOOLS=(cargo-lambda==1.9.2 ziglang==0.17.1 aws-sam-cli==1.170.0 cfn-lint==1.58.0 "moto[server]==5.2.5" pytest==8.4.2)
 CHECKOV=checkov==3.3.30
 
 log() { printf '[tools] %s\n' "$*" >&2; }
