@@ -6,7 +6,7 @@ TOOLS := scripts/tools.sh
 ENV := eval "$$($(TOOLS) env)"
 FUNCTIONS := decide-mode start-export check-status advance-state notify
 
-.PHONY: help tools test unit lint check-asl check-template build lambda deploy clean
+.PHONY: help tools test unit lint check-asl check-template e2e emulator-test demo local-build build lambda deploy clean
 
 help:
 	@echo "make demo    run the whole workflow locally on a simulated day"
@@ -18,7 +18,7 @@ help:
 tools:
 	@$(TOOLS) all >/dev/null
 
-test: tools lint unit check-asl check-template
+test: tools lint unit check-asl check-template emulator-test e2e
 	@echo "make test: all checks passed"
 
 lint: tools
@@ -27,6 +27,21 @@ lint: tools
 
 unit: tools
 	@$(ENV); cargo test --workspace --locked
+
+# The functions and the verify command, as `cargo lambda watch` serves them.
+local-build: tools
+	@$(ENV); cargo build --workspace --locked --bins
+
+LOCAL := $(ENV); export NODE_PATH="$$INCX_CACHE/node/node_modules";
+
+demo: local-build
+	@$(LOCAL) python3 tests/e2e/demo.py
+
+e2e: local-build
+	@$(LOCAL) python3 -m pytest -q tests/e2e
+
+emulator-test: tools
+	@$(LOCAL) python3 -m pytest -q tests/emulator
 
 check-asl: tools
 	@scripts/check-asl.sh

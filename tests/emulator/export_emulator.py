@@ -276,15 +276,26 @@ class MotoClient:
         parts = urllib.parse.urlsplit(base_url)
         self.base_url = base_url.rstrip("/")
         self.host, self.port = parts.hostname, parts.port or 80
+        self._local = threading.local()
 
     def request(self, method: str, path: str, body: bytes | None, headers: dict):
-        connection = http.client.HTTPConnection(self.host, self.port, timeout=60)
-        try:
-            connection.request(method, path, body=body, headers=headers)
-            response = connection.getresponse()
-            return response.status, response.getheaders(), response.read()
-        finally:
-            connection.close()
+        # One kept-alive connection per handler thread: a new connection per
+        # request costs more than moto's own work on small writes.
+        local = self._local
+        for attempt in (1, 2):
+            connection = getattr(local, "connection", None)
+            if connection is None:
+                connection = local.connection = http.client.HTTPConnection(self.host, self.port, timeout=60)
+            try:
+                connection.request(method, path, body=body, headers=headers)
+                response = connection.getresponse()
+                return response.status, response.getheaders(), response.read()
+            except (http.client.HTTPException, OSError):
+                connection.close()
+                local.connection = None
+                if attempt == 2:
+                    raise
+        raise RuntimeError("unreachable")
 
     def dynamodb(self, caller: Caller, operation: str, payload: dict) -> tuple[int, dict]:
         headers = {"X-Amz-Target": TARGET_PREFIX + operation,
@@ -409,12 +420,15 @@ class ItemHistory:
         return {"tables": len(self._tables), "keys": keys, "writes": writes}
 
 
-def written_keys(operation: str, request: dict, response: dict) -> list[tuple[str, dict, bool]]:
-    """(table name, item-or-key, is_whole_item) for each key a write touched."""
+def written_keys(operation: str, request: dict, response: dict) -> list[tuple[str, dict, str]]:
+    """(table name, item-or-key, kind) for each key a write touched; kind is
+    "put" (the whole new item is known), "delete" or "update" (read back)."""
     if operation == "PutItem":
-        return [(request["TableName"], request["Item"], True)]
-    if operation in ("UpdateItem", "DeleteItem"):
-        return [(request["TableName"], request["Key"], False)]
+        return [(request["TableName"], request["Item"], "put")]
+    if operation == "UpdateItem":
+        return [(request["TableName"], request["Key"], "update")]
+    if operation == "DeleteItem":
+        return [(request["TableName"], request["Key"], "delete")]
     if operation == "BatchWriteItem":
         return _batch_written_keys(request, response)
     if operation == "TransactWriteItems":
@@ -430,9 +444,9 @@ def _batch_written_keys(request: dict, response: dict) -> list:
             if entry in unprocessed.get(table, []):
                 continue  # not written; recording it would invent a change
             if "PutRequest" in entry:
-                touched.append((table, entry["PutRequest"]["Item"], True))
+                touched.append((table, entry["PutRequest"]["Item"], "put"))
             elif "DeleteRequest" in entry:
-                touched.append((table, entry["DeleteRequest"]["Key"], False))
+                touched.append((table, entry["DeleteRequest"]["Key"], "delete"))
     return touched
 
 
@@ -440,10 +454,10 @@ def _transact_written_keys(request: dict) -> list:
     touched = []
     for entry in request.get("TransactItems") or []:
         if "Put" in entry:
-            touched.append((entry["Put"]["TableName"], entry["Put"]["Item"], True))
+            touched.append((entry["Put"]["TableName"], entry["Put"]["Item"], "put"))
         for kind in ("Update", "Delete"):
             if kind in entry:
-                touched.append((entry[kind]["TableName"], entry[kind]["Key"], False))
+                touched.append((entry[kind]["TableName"], entry[kind]["Key"], kind.lower()))
     return touched
 
 
@@ -987,19 +1001,27 @@ class ExportEmulator:
     # writes and table lifecycle (forwarded requests)
 
     def record_writes(self, operation: str, request: dict, response: dict, caller: Caller, now: int) -> None:
-        """Read each written key back from moto and append it to the history."""
-        for table_name, item_or_key, whole_item in written_keys(operation, request, response):
+        """Append each written key's new state to the history. A put's item and
+        a delete's absence are known from the request (moto stores items as
+        given); an update is read back from moto."""
+        for table_name, item_or_key, kind in written_keys(operation, request, response):
             table = self.tables.lookup(caller, table_name_of(table_name))
             if table is None:
                 continue
-            key = table.key_of(item_or_key) if whole_item else dict(item_or_key)
-            status, body = self.moto.dynamodb(caller, "GetItem", {"TableName": table.name, "Key": key,
-                                                                  "ConsistentRead": True})
-            if status != 200:
-                log(f"read-back of {table.name} {key} failed: {body}")
-                continue
+            key = table.key_of(item_or_key) if kind == "put" else dict(item_or_key)
+            if kind == "put":
+                item = item_or_key
+            elif kind == "delete":
+                item = None
+            else:
+                status, body = self.moto.dynamodb(caller, "GetItem", {"TableName": table.name, "Key": key,
+                                                                      "ConsistentRead": True})
+                if status != 200:
+                    log(f"read-back of {table.name} {key} failed: {body}")
+                    continue
+                item = body.get("Item")
             with self.lock:
-                self.history.record(table.arn, key, now, body.get("Item"))
+                self.history.record(table.arn, key, now, item)
 
     def table_changed(self, operation: str, request: dict, response: dict, caller: Caller) -> None:
         name = table_name_of(request.get("TableName", ""))

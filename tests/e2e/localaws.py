@@ -1,0 +1,241 @@
+"""Local AWS for the end-to-end runs: moto server, the export emulator in
+front of it, and `cargo lambda watch` serving the five real function
+binaries, all on free loopback ports, sharing one virtual clock file.
+
+Every process is started in its own session and stopped by the owner
+(`LocalAws.stop`, also on exceptions and Ctrl-C through the context manager).
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import boto3
+from botocore.config import Config as BotoConfig
+
+ROOT = Path(__file__).resolve().parents[2]
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+FUNCTIONS = ["decide-mode", "start-export", "check-status", "advance-state", "notify"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def log(msg: str) -> None:
+    print(f"[local] {msg}", file=sys.stderr, flush=True)
+
+
+@dataclass
+class Settings:
+    """The stack's parameters, as the functions get them."""
+
+    alias: str = "demo"
+    table: str = "orders"
+    prefix: str = "exports"
+    window_minutes: int = 15
+    poll_wait_seconds: int = 10
+    max_catch_up_minutes: int = 1440
+    view_type: str = "NEW_AND_OLD_IMAGES"
+    export_seconds: int = 300
+    lag: int = 300
+
+    @property
+    def bucket(self) -> str:
+        return f"{self.alias}-data-export"
+
+    @property
+    def ledger(self) -> str:
+        return f"{self.alias}-incremental-export-ledger"
+
+    @property
+    def topic_arn(self) -> str:
+        return f"arn:aws:sns:{REGION}:{ACCOUNT}:{self.alias}-incremental-export-notifications"
+
+    def action_parameter(self) -> str:
+        return f"/incremental-export/{self.alias}/workflow-action"
+
+    def function_env(self) -> dict[str, str]:
+        return {
+            "TABLE_NAME": self.table,
+            "DEPLOYMENT_ALIAS": self.alias,
+            "DATA_EXPORT_BUCKET": self.bucket,
+            "DATA_EXPORT_PREFIX": self.prefix,
+            "WINDOW_MINUTES": str(self.window_minutes),
+            "POLL_WAIT_SECONDS": str(self.poll_wait_seconds),
+            "EXPORT_FORMAT": "DYNAMODB_JSON",
+            "EXPORT_VIEW_TYPE": self.view_type,
+            "MAX_CATCH_UP_MINUTES": str(self.max_catch_up_minutes),
+            "TOPIC_ARN": self.topic_arn,
+            "LEDGER_TABLE": self.ledger,
+        }
+
+
+@dataclass
+class LocalAws:
+    workdir: Path
+    settings: Settings = field(default_factory=Settings)
+    procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+    ports: dict[str, int] = field(default_factory=dict)
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def __enter__(self) -> "LocalAws":
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    @property
+    def clock_file(self) -> Path:
+        return self.workdir / "clock"
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.ports[name]}"
+
+    def aws_env(self) -> dict[str, str]:
+        """What every client (functions, verify, boto3) needs to reach local AWS."""
+        return {
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_SESSION_TOKEN": "test",
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_ENDPOINT_URL": self.url("moto"),
+            "AWS_ENDPOINT_URL_DYNAMODB": self.url("emulator"),
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> None:
+        logf = open(self.workdir / f"{name}.log", "ab")
+        full_env = {**os.environ, **(env or {})}
+        self.procs[name] = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
+            env=full_env, start_new_session=True, cwd=ROOT,
+        )
+
+    def _wait_http(self, name: str, path: str = "/", timeout: float = 120.0) -> None:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            proc = self.procs[name]
+            if proc.poll() is not None:
+                raise RuntimeError(f"{name} exited with {proc.returncode}; see {self.workdir / (name + '.log')}")
+            try:
+                urllib.request.urlopen(self.url(name) + path, timeout=2)
+                return
+            except urllib.error.HTTPError:
+                return  # it answers: up
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"{name} did not answer within {timeout:.0f} s")
+
+    def start(self, start_time: float | None = None) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.set_clock(start_time or time.time())
+        for name in ("moto", "emulator", "watch"):
+            self.ports[name] = free_port()
+        self._spawn("moto", ["moto_server", "-H", "127.0.0.1", "-p", str(self.ports["moto"])])
+        self._wait_http("moto", "/moto-api/")
+        self._spawn("emulator", [
+            sys.executable, str(ROOT / "tests/emulator/export_emulator.py"),
+            "--port", str(self.ports["emulator"]), "--moto", self.url("moto"),
+            "--clock-file", str(self.clock_file), "--lag", str(self.settings.lag),
+            "--export-seconds", str(self.settings.export_seconds), "--region", REGION,
+        ])
+        self._wait_http("emulator", "/_emulator/state")
+        self.start_functions()
+        log(f"moto {self.url('moto')}, emulator {self.url('emulator')}, functions {self.url('watch')}")
+
+    def start_functions(self) -> None:
+        """(Re)starts `cargo lambda watch` with the current settings."""
+        if "watch" in self.procs:
+            self._stop_one("watch")
+        env_file = self.workdir / "functions.env"
+        env = {**self.aws_env(), **self.settings.function_env(),
+               "INCX_CLOCK_FILE": str(self.clock_file), "RUST_LOG": "info"}
+        env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
+        self._spawn("watch", [
+            "cargo", "lambda", "watch", "--ignore-changes", "-A", "127.0.0.1",
+            "-P", str(self.ports["watch"]), "--env-file", str(env_file),
+        ], env={k: v for k, v in env.items() if k.startswith("AWS_")})
+        self._wait_http("watch", "/", timeout=600)
+        # The first invocation of each function compiles or loads it: do it now,
+        # with an input each one rejects quickly, so runs are timed fairly.
+        for fn in FUNCTIONS:
+            self.invoke_raw(fn, {"warmup": True}, timeout=600)
+
+    def invoke_raw(self, fn: str, payload: dict, timeout: float = 60) -> tuple[int, dict]:
+        req = urllib.request.Request(
+            f"{self.url('watch')}/2015-03-31/functions/{fn}/invocations",
+            data=json.dumps(payload).encode(), headers={"content-type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                return r.status, json.loads(r.read() or b"null")
+        except urllib.error.HTTPError as e:
+            body = e.read()
+            try:
+                return e.code, json.loads(body)
+            except ValueError:
+                return e.code, {"raw": body.decode(errors="replace")}
+
+    def _stop_one(self, name: str) -> None:
+        proc = self.procs.pop(name, None)
+        if proc is None or proc.poll() is not None:
+            return
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=10)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def stop(self) -> None:
+        for name in list(self.procs)[::-1]:
+            self._stop_one(name)
+
+    # -- clock ---------------------------------------------------------------
+
+    def set_clock(self, t: float) -> None:
+        tmp = self.clock_file.with_suffix(".tmp")
+        tmp.write_text(f"{t}\n")
+        tmp.replace(self.clock_file)
+
+    def now(self) -> float:
+        return float(self.clock_file.read_text())
+
+    def advance_to(self, t: float) -> None:
+        """Moves the clock forward (never back)."""
+        if t > self.now():
+            self.set_clock(t)
+
+    # -- clients -------------------------------------------------------------
+
+    def client(self, service: str):
+        endpoint = self.url("emulator") if service == "dynamodb" else self.url("moto")
+        return boto3.client(
+            service, endpoint_url=endpoint, region_name=REGION,
+            aws_access_key_id="test", aws_secret_access_key="test",
+            config=BotoConfig(retries={"max_attempts": 2}, s3={"addressing_style": "path"}),
+        )
+
+    def emulator(self, path: str, body: dict | None = None) -> dict:
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.url("emulator") + path, data=data,
+                                     headers={"content-type": "application/json"})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return json.loads(r.read() or b"{}")

@@ -1,0 +1,236 @@
+"""End-to-end scenarios: the real definition in aws-local-stepfunctions,
+the real functions under cargo lambda watch, moto and the export emulator.
+Each ends with the table rebuilt from the exported chain and compared."""
+from __future__ import annotations
+
+import json
+
+
+def outcomes(executions, state="Decide"):
+    return [o.get("outcome") for e in executions for o in e.outputs(state)]
+
+
+def test_full_then_contiguous_incrementals_and_nothing_before_due(world):
+    first = world.run(0)[0]
+    assert first.status == "SUCCEEDED" and first.decision == "START_FULL", first.path
+    full = world.catalog()
+    assert [c["kind"] for c in full] == ["FULL_EXPORT"]
+    world.write(world.t0 + 800)
+    # 00:21 -- the window ending 00:15... after a full export at ~23:55 the
+    # first window ends at the first boundary 15 minutes on; a run before it
+    # is exportable does nothing.
+    early = world.run(1)[0]
+    assert early.decision in ("NOT_DUE", "DUE_SOON", "START_INCREMENTAL")
+    for k in range(2, 5):
+        world.write(world.t0 + k * 900)
+        world.run(k)
+    done = world.catalog()
+    incr = [c for c in done if c["kind"] == "INCREMENTAL_EXPORT"]
+    assert len(incr) >= 3
+    # Contiguous from the full export's time, aligned after the first.
+    assert incr[0]["from"] == full[0]["to"]
+    for a, b in zip(incr, incr[1:]):
+        assert b["from"] == a["to"]
+        assert b["to"] % 900 == 0
+    # A run right after the last export has nothing to do: 3 transitions.
+    idle = world.driver.run(at=world.aws.now() + 1)[0]
+    assert idle.decision == "NOT_DUE" and idle.transitions == 3, idle.path
+    world.settle_and_verify(6)
+
+
+def test_pause_then_resume_catches_up_in_one_coalesced_export(world):
+    world.run(0)
+    world.driver.set_action("PAUSE")
+    for k in range(1, 6):
+        world.write(world.t0 + k * 900)
+        ex = world.run(k)[0]
+        assert ex.decision == "PAUSED" and ex.transitions == 3
+    assert [c["kind"] for c in world.catalog()] == ["FULL_EXPORT"]
+    world.driver.set_action("RUN")
+    resumed = world.run(6)[0]
+    incr = [c for c in world.catalog() if c["kind"] == "INCREMENTAL_EXPORT"]
+    assert len(incr) == 1, incr
+    assert incr[0]["to"] - incr[0]["from"] > 4 * 900  # one export for the whole backlog
+    assert resumed.status == "SUCCEEDED"
+    world.settle_and_verify(7)
+
+
+def test_resume_with_catch_up_equal_to_window_exports_consecutive_windows_in_one_execution(world_factory):
+    world = world_factory(max_catch_up_minutes=15)
+    world.run(0)
+    world.driver.set_action("PAUSE")
+    for k in range(1, 5):
+        world.write(world.t0 + k * 900)
+        world.run(k)
+    world.driver.set_action("RUN")
+    before = len(world.catalog())
+    resumed = world.run(5)[0]
+    new = world.catalog()[before:]
+    assert len(new) >= 4, new
+    assert all(c["to"] - c["from"] <= 1800 for c in new)
+    assert len(resumed.exports) == len(new)  # all in this one execution
+    assert "NotifyAndContinue" in resumed.path
+    world.settle_and_verify(6)
+
+
+def test_reset_makes_a_new_full_export_and_sets_the_control_back_to_run(world):
+    world.run(0)
+    world.write(world.t0 + 900)
+    world.run(1)
+    world.run(2)
+    chain_before = world.head()["chain"]
+    world.driver.set_action("RESET_WITH_FULL_EXPORT_AGAIN")
+    world.write(world.t0 + 3 * 900)
+    ex = world.run(3)[0]
+    assert ex.decision == "START_FULL", ex.path
+    head = world.head()
+    assert head["chain"] == chain_before + 1
+    assert world.driver.action() == "RUN"
+    fulls = [c for c in world.catalog() if c["kind"] == "FULL_EXPORT"]
+    assert len(fulls) == 2
+    # The next run continues the new chain with an incremental export.
+    world.write(world.t0 + 4 * 900)
+    nxt = world.run(4)[0]
+    assert nxt.decision in ("START_INCREMENTAL", "NOT_DUE")
+    world.settle_and_verify(5)
+
+
+def test_pitr_disabled_sends_failed_with_remedy_and_changes_nothing(world):
+    world.run(0)
+    world.write(world.t0 + 900)
+    world.run(1)
+    world.driver.notifications("SUCCESS")
+    head = world.head()
+    world.driver.set_pitr(False)
+    ex = world.run(2)[0]
+    assert ex.status == "FAILED" and ex.error == "NeedsOperator"
+    failed = world.driver.notifications("FAILED")
+    assert len(failed) == 1
+    assert "PITR" in failed[0]["message"]["message"] and "remedy" in failed[0]["message"]
+    after = world.head()
+    assert after["watermark"] == head["watermark"] and after["version"] == head["version"]
+    assert world.driver.notifications("SUCCESS") == []
+    # Enabled again at once (before the next run): a gap, handled in its own test.
+    world.aws.set_clock(world.aws.now())
+    world.driver.set_pitr(True)
+    world.driver.set_action("RESET_WITH_FULL_EXPORT_AGAIN")
+    world.settle_and_verify(3)
+
+
+def test_pitr_disabled_and_enabled_again_needs_a_reset_then_recovers(world):
+    world.run(0)
+    world.write(world.t0 + 900)
+    world.run(1)
+    world.driver.set_pitr(False)
+    world.driver.set_pitr(True)  # history before now is gone
+    world.write(world.t0 + 2 * 900)
+    gap = world.run(2)[0]
+    assert gap.status == "FAILED" and gap.decision == "NEEDS_OPERATOR"
+    assert world.head()["state"] == "PITR_GAP"
+    assert world.driver.mirrors()["workflow-state"] == "PITR_GAP"
+    failed = world.driver.notifications("FAILED")
+    assert failed and "RESET_WITH_FULL_EXPORT_AGAIN" in failed[-1]["message"]["remedy"]
+    exports_before = len(world.catalog())
+    again = world.run(3)[0]
+    assert again.decision == "NEEDS_OPERATOR" and len(world.catalog()) == exports_before
+    world.driver.set_action("RESET_WITH_FULL_EXPORT_AGAIN")
+    world.write(world.t0 + 4 * 900)
+    reset = world.run(4)[0]
+    assert reset.decision == "START_FULL" and reset.status == "SUCCEEDED"
+    assert world.head()["state"] == "NORMAL"
+    assert world.driver.mirrors()["workflow-state"] == "NORMAL"
+    world.settle_and_verify(5)
+
+
+def test_failed_export_keeps_the_watermark_and_the_next_run_retries_the_same_window(world):
+    world.run(0)
+    world.write(world.t0 + 900)
+    world.aws.emulator("/_emulator/faults", {"fail_next_export": "S3NoSuchBucket"})
+    before = world.head()["watermark"]
+    failed_run = world.run(1)[0]
+    assert "RECORDED_FAILURE" in outcomes([failed_run], "AdvanceState")
+    assert world.head()["watermark"] == before
+    failed = world.catalog("FAILED")
+    assert len(failed) == 1 and failed[0]["failureCode"] == "S3NoSuchBucket"
+    note = world.driver.notifications("FAILED")[-1]["message"]
+    assert "S3NoSuchBucket" in note["message"] and note["attempt"] == 1
+    world.write(world.t0 + 2 * 900)
+    retry = world.run(2)[0]
+    first_window = retry.exports[0]
+    assert (first_window["from"], first_window["to"]) == (failed[0]["from"], failed[0]["to"])
+    assert first_window["attempt"] == 2
+    assert world.head()["watermark"] > before
+    world.settle_and_verify(3)
+
+
+def test_execution_killed_after_start_export_is_resumed_not_restarted(world):
+    world.run(0)
+    world.write(world.t0 + 900)
+    killed = world.run(1, kill_after="StartExport")[0]
+    assert killed.status == "KILLED"
+    started = killed.outputs("StartExport")[0]["export"]
+    head = world.head()
+    assert head["inFlight"]["exportArn"] == started["exportArn"]
+    resumed = world.run(2)[0]
+    assert resumed.decision == "RESUME"
+    assert [e["exportArn"] for e in resumed.exports][0] == started["exportArn"]
+    state = world.aws.emulator("/_emulator/state")
+    windows = [(e.get("from"), e.get("to")) for e in state["exports"] if e.get("type", e.get("exportType")) != "FULL_EXPORT"]
+    assert len(windows) == len(set(windows)), windows  # one export per window
+    world.settle_and_verify(3)
+
+
+def test_two_overlapping_executions_make_exactly_one_export_per_window(world):
+    world.run(0)
+    for k in range(1, 4):
+        world.write(world.t0 + k * 900)
+        pair = world.run(k, count=2)
+        assert all(e.status == "SUCCEEDED" for e in pair), [(e.status, e.error, e.cause) for e in pair]
+    done = world.catalog()
+    spans = [(c.get("from"), c["to"]) for c in done]
+    assert len(spans) == len(set(spans))
+    state = world.aws.emulator("/_emulator/state")
+    assert len(state["exports"]) == len(done), state["exports"]
+    world.settle_and_verify(4)
+
+
+def test_unknown_control_value_is_refused_by_name_and_changes_nothing(world):
+    world.run(0)
+    head = world.head()
+    for bad in ("run", "STOP", " PAUSE", "x" * 300):
+        world.driver.set_action(bad)
+        ex = world.run(1)[0] if bad == "run" else world.driver.run(at=world.aws.now() + 60)[0]
+        assert ex.status == "FAILED" and ex.decision == "NEEDS_OPERATOR"
+        note = world.driver.notifications("FAILED")[-1]["message"]
+        assert json.dumps(bad[:40])[1:-1] in note["message"], note["message"]
+        assert "RUN, PAUSE or RESET_WITH_FULL_EXPORT_AGAIN" in note["remedy"]
+        assert world.head()["version"] == head["version"]
+        assert world.driver.action() == bad
+    world.driver.set_action("RUN")
+    world.settle_and_verify(3)
+
+
+def test_notifications_carry_the_original_fields_and_the_status_attribute(world):
+    world.run(0)
+    world.write(world.t0 + 900)
+    world.run(1)
+    success = world.driver.notifications("SUCCESS")
+    assert len(success) >= 2
+    assert world.driver.notifications("FAILED") == []  # the FAILED filter lets none through
+    for n in success:
+        msg = n["message"]
+        for field in ("message", "exportType", "status", "executionId", "incrementalBlocksBehind",
+                      "startTime", "endTime", "exportStartTime", "exportEndTime",
+                      "exportArn", "itemCount", "billedSizeBytes", "lagSeconds", "attempt"):
+            assert field in msg, (field, msg)
+        assert msg["status"] == "SUCCESS" and "remedy" not in msg
+        assert n["attributes"]["status"]["Value"] == "SUCCESS"
+    kinds = [n["message"]["exportType"] for n in success]
+    assert kinds[0] == "FULL_EXPORT" and "INCREMENTAL_EXPORT" in kinds
+    world.aws.emulator("/_emulator/faults", {"fail_next_export": "S3NoSuchBucket"})
+    world.write(world.t0 + 2 * 900)
+    world.run(2)
+    failed = world.driver.notifications("FAILED")
+    assert len(failed) == 1 and failed[0]["attributes"]["status"]["Value"] == "FAILED"
+    assert world.driver.notifications("SUCCESS") == []
+    world.settle_and_verify(3)

@@ -1,0 +1,216 @@
+"""Drives the workflow locally: provisions the stack's resources on local
+AWS, starts executions of the real definition through the Node runner
+(aws-local-stepfunctions calling the real functions), keeps a readable
+timeline, and rebuilds the table from the exported chain with `incx verify`.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from localaws import ROOT, LocalAws, log
+
+NODE_RUNNER = ROOT / "tests/runner/run.mjs"
+
+
+def iso(t: float) -> str:
+    return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def hhmm(t: float | None) -> str:
+    return "-" if t is None else datetime.fromtimestamp(t, timezone.utc).strftime("%H:%M")
+
+
+@dataclass
+class Execution:
+    """One execution's record, as the runner reports it."""
+
+    id: str
+    status: str
+    error: str | None
+    cause: str | None
+    transitions: int
+    path: list[str]
+    tasks: list[dict]
+    started_at: float
+
+    def outputs(self, state: str) -> list[dict]:
+        return [t["output"] for t in self.tasks if t["state"] == state and "output" in t]
+
+    @property
+    def decision(self) -> str:
+        decided = self.outputs("Decide")
+        return decided[0].get("outcome", "?") if decided else (self.tasks[0].get("error", "?") if self.tasks else "?")
+
+    @property
+    def exports(self) -> list[dict]:
+        """Each export this execution saw through: started or resumed."""
+        seen = {}
+        for t in self.tasks:
+            e = (t.get("output") or {}).get("export")
+            if e and e.get("exportArn"):
+                seen[e["exportArn"]] = e
+        return list(seen.values())
+
+    @property
+    def final(self) -> str:
+        for t in reversed(self.tasks):
+            out = t.get("output") or {}
+            if t["state"] in ("AdvanceState", "StartExport", "Decide") and out.get("outcome"):
+                return out["outcome"]
+        return self.status
+
+    @property
+    def lambda_invocations(self) -> int:
+        return len(self.tasks)
+
+
+@dataclass
+class Driver:
+    aws: LocalAws
+    timeline: list[Execution] = field(default_factory=list)
+    counter: int = 0
+    lines: list[str] = field(default_factory=list)
+    echo: bool = True
+
+    # -- provisioning, as the SAM stack would ---------------------------------
+
+    def provision(self, pitr_since: float | None = None) -> None:
+        s = self.aws.settings
+        ddb = self.aws.client("dynamodb")
+        key = [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}]
+        attrs = [{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}]
+        for table in (s.table, s.ledger):
+            ddb.create_table(TableName=table, KeySchema=key, AttributeDefinitions=attrs, BillingMode="PAY_PER_REQUEST")
+        if pitr_since is not None:
+            now = self.aws.now()
+            self.aws.set_clock(pitr_since)
+            self.set_pitr(True)
+            self.aws.set_clock(now)
+        self.aws.client("s3").create_bucket(Bucket=s.bucket)
+        sns = self.aws.client("sns")
+        topic = sns.create_topic(Name=s.topic_arn.rsplit(":", 1)[1])["TopicArn"]
+        sqs = self.aws.client("sqs")
+        self.queues = {}
+        for status in ("SUCCESS", "FAILED"):
+            url = sqs.create_queue(QueueName=f"{s.alias}-{status.lower()}")["QueueUrl"]
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            # The original's e-mail subscriptions: filter on the body's status.
+            sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={
+                "FilterPolicyScope": "MessageBody",
+                "FilterPolicy": json.dumps({"status": [status]}),
+                "RawMessageDelivery": "false",
+            })
+            self.queues[status] = url
+        self.set_action("RUN")
+
+    def set_pitr(self, enabled: bool) -> None:
+        self.aws.client("dynamodb").update_continuous_backups(
+            TableName=self.aws.settings.table,
+            PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": enabled},
+        )
+
+    def set_action(self, value: str) -> None:
+        self.aws.client("ssm").put_parameter(
+            Name=self.aws.settings.action_parameter(), Value=value, Type="String", Overwrite=True)
+
+    def action(self) -> str | None:
+        try:
+            return self.aws.client("ssm").get_parameter(Name=self.aws.settings.action_parameter())["Parameter"]["Value"]
+        except self.aws.client("ssm").exceptions.ParameterNotFound:
+            return None
+
+    def mirrors(self) -> dict[str, str]:
+        path = f"/incremental-export/{self.aws.settings.alias}/"
+        out = self.aws.client("ssm").get_parameters_by_path(Path=path)["Parameters"]
+        return {p["Name"][len(path):]: p["Value"] for p in out}
+
+    def notifications(self, status: str) -> list[dict]:
+        """Drains the queue subscribed with the original's filter for `status`."""
+        sqs = self.aws.client("sqs")
+        found = []
+        while True:
+            msgs = sqs.receive_message(QueueUrl=self.queues[status], MaxNumberOfMessages=10,
+                                       MessageAttributeNames=["All"]).get("Messages", [])
+            if not msgs:
+                return found
+            for m in msgs:
+                envelope = json.loads(m["Body"])
+                found.append({"message": json.loads(envelope["Message"]),
+                              "attributes": envelope.get("MessageAttributes", {}),
+                              "subject": envelope.get("Subject")})
+                sqs.delete_message(QueueUrl=self.queues[status], ReceiptHandle=m["ReceiptHandle"])
+
+    def ledger(self) -> tuple[dict, list[dict]]:
+        """The head and the catalog, as plain JSON."""
+        from boto3.dynamodb.types import TypeDeserializer
+        des = TypeDeserializer()
+        items = self.aws.client("dynamodb").query(
+            TableName=self.aws.settings.ledger, KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": {"S": self.aws.settings.alias}}, ConsistentRead=True)["Items"]
+        plain = [{k: des.deserialize(v) for k, v in i.items()} for i in items]
+        head = next((i for i in plain if i["sk"] == "HEAD"), {})
+        return head, [i for i in plain if i["sk"].startswith("EXPORT#")]
+
+    # -- executions ------------------------------------------------------------
+
+    def run(self, at: float | None = None, count: int = 1, kill_after: str | None = None,
+            manual: bool = False) -> list[Execution]:
+        """Starts `count` executions at virtual time `at` (together: they
+        overlap) and returns when all have ended."""
+        if at is not None:
+            self.aws.advance_to(at)
+        start = self.aws.now()
+        specs = []
+        for _ in range(count):
+            self.counter += 1
+            spec = {"id": f"arn:aws:states:us-east-1:123456789012:execution:{self.aws.settings.alias}-incremental-export:{self.counter:05d}",
+                    "input": {} if manual else {"time": iso(start)}}
+            if kill_after:
+                spec["killAfter"] = kill_after
+            specs.append(spec)
+        request = {"functionsUrl": self.aws.url("watch"), "clockFile": str(self.aws.clock_file), "executions": specs}
+        env = {**os.environ, "NODE_PATH": str(Path(os.environ.get("INCX_CACHE", "")) / "node/node_modules")}
+        proc = subprocess.run(["node", str(NODE_RUNNER)], input=json.dumps(request), capture_output=True,
+                              text=True, cwd=ROOT, env=env, timeout=900)
+        if proc.returncode != 0:
+            raise RuntimeError(f"runner failed ({proc.returncode}): {proc.stderr[-3000:]}")
+        results = []
+        for r in json.loads(proc.stdout)["executions"]:
+            ex = Execution(r["id"], r["status"], r.get("error"), r.get("cause"), r["transitions"],
+                           r["path"], r["tasks"], start)
+            self.timeline.append(ex)
+            results.append(ex)
+            self._line(ex)
+        return results
+
+    def _line(self, ex: Execution) -> None:
+        windows = []
+        for e in ex.exports:
+            kind = "full" if e["kind"] == "FULL_EXPORT" else "incr"
+            span = f"@{hhmm(e['to'])}" if e["from"] is None else f"[{hhmm(e['from'])}-{hhmm(e['to'])})"
+            windows.append(f"{kind}{span} {e['exportArn'].rsplit('/', 1)[1]}")
+        line = (f"{iso(ex.started_at)}  #{ex.id.rsplit(':', 1)[1]}  {ex.decision:<17} "
+                f"{'; '.join(windows) or '-':<52} {ex.final:<16} {ex.status:<9} {ex.transitions:>3} transitions")
+        self.lines.append(line)
+        if self.echo:
+            print(line, flush=True)
+
+    # -- verification ------------------------------------------------------------
+
+    def verify(self) -> dict:
+        """Rebuilds the table from the exported chain and compares it with a scan."""
+        s = self.aws.settings
+        exe = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "debug/incx"
+        proc = subprocess.run([str(exe), "verify", "--bucket", s.bucket, "--prefix", s.prefix, "--table", s.table, "--json"],
+                              capture_output=True, text=True, env={**os.environ, **self.aws.aws_env()}, timeout=900)
+        if proc.returncode not in (0, 1):
+            raise RuntimeError(f"incx verify failed ({proc.returncode}): {proc.stderr[-3000:]}")
+        report = json.loads(proc.stdout)
+        report["exit_code"] = proc.returncode
+        return report

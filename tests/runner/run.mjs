@@ -1,0 +1,152 @@
+#!/usr/bin/env node
+// Runs executions of the real state machine definition in a real ASL engine
+// (aws-local-stepfunctions), whose Task states invoke the real function
+// binaries served by `cargo lambda watch`, on the shared virtual clock.
+//
+//   node tests/runner/run.mjs < request.json > result.json
+//
+// request: { "functionsUrl": "http://127.0.0.1:9000", "clockFile": "/tmp/x/now",
+//            "definition": "statemachine/export.asl.json" (optional),
+//            "executions": [ { "id": "arn:...:execution:incx:0001", "input": {...},
+//                              "killAfter": "StartExport" (optional) } ] }
+// result:  { "executions": [ { id, status, error, cause, transitions, path, tasks, output } ] }
+//
+// Waits take no real time: before the Task that follows a Wait runs, the
+// virtual clock moves to (the end of the execution's previous Task + the
+// Wait's seconds), so exports "take" virtual time and a day runs in minutes.
+// Several executions given together run concurrently (overlapping runs).
+
+import { readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { loadDefinition, runExecution } from '../../statemachine/local-engine.mjs';
+
+const FUNCTION_BY_RESOURCE = {
+  '${DecideModeFunctionArn}': 'decide-mode',
+  '${StartExportFunctionArn}': 'start-export',
+  '${CheckStatusFunctionArn}': 'check-status',
+  '${AdvanceStateFunctionArn}': 'advance-state',
+  '${NotifyFunctionArn}': 'notify',
+};
+
+function readClock(file) {
+  return Number.parseFloat(readFileSync(file, 'utf8'));
+}
+
+function writeClock(file, seconds) {
+  // Atomic, so a function never reads half a number.
+  writeFileSync(`${file}.tmp`, `${seconds}\n`);
+  renameSync(`${file}.tmp`, file);
+}
+
+function plain(value, path) {
+  return path.replace(/^\$\.?/, '').split('.').filter(Boolean)
+    .reduce((v, k) => (v !== null && typeof v === 'object' ? v[k] : undefined), value);
+}
+
+/** For each Task that follows a Wait: where its own input holds the Wait's seconds. */
+function waitSecondsPaths(raw) {
+  const paths = {};
+  for (const state of Object.values(raw.States)) {
+    if (state.Type !== 'Wait' || !state.SecondsPath) continue;
+    const next = raw.States[state.Next];
+    if (next?.Type !== 'Task') continue;
+    // With Parameters, the raw state input sits under the key whose value is "$".
+    const wrapper = Object.entries(next.Parameters ?? {}).find(([, v]) => v === '$')?.[0]?.replace(/\.\$$/, '');
+    const rel = state.SecondsPath.replace(/^\$\.?/, '');
+    paths[state.Next] = wrapper ? `$.${wrapper}.${rel}` : `$.${rel}`;
+  }
+  return paths;
+}
+
+async function invoke(functionsUrl, name, input) {
+  const response = await fetch(`${functionsUrl}/2015-03-31/functions/${name}/invocations`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(input),
+  });
+  const text = await response.text();
+  let body;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = { errorType: 'Lambda.Unknown', errorMessage: text.slice(0, 2000) };
+  }
+  // cargo lambda watch answers a handler error with HTTP 500 and the error
+  // JSON; Step Functions would raise the errorType, so raise it here too.
+  if (!response.ok || body?.errorType) {
+    throw Object.assign(new Error(body?.errorMessage ?? `HTTP ${response.status}`), {
+      name: body?.errorType ?? 'Lambda.Unknown',
+    });
+  }
+  return body;
+}
+
+async function runOne(raw, definition, request, spec) {
+  const clockFile = request.clockFile;
+  const waitPaths = waitSecondsPaths(raw);
+  let lastTaskEnd = readClock(clockFile);
+  const tasks = [];
+  let abort = null;
+  let killed = false;
+  const handlers = {};
+  for (const [stateName, state] of Object.entries(raw.States)) {
+    if (state.Type !== 'Task') continue;
+    const fn = FUNCTION_BY_RESOURCE[state.Resource];
+    handlers[stateName] = async (input) => {
+      if (killed) throw Object.assign(new Error('execution killed'), { name: 'Killed' });
+      const waitPath = waitPaths[stateName];
+      const seconds = waitPath ? plain(input, waitPath) : undefined;
+      if (Number.isInteger(seconds)) {
+        const wake = lastTaskEnd + seconds;
+        if (wake > readClock(clockFile)) writeClock(clockFile, wake);
+      }
+      const at = readClock(clockFile);
+      try {
+        const output = await invoke(request.functionsUrl, fn, input);
+        tasks.push({ state: stateName, at, output });
+        return output;
+      } catch (error) {
+        tasks.push({ state: stateName, at, error: error.name, cause: error.message });
+        throw error;
+      } finally {
+        lastTaskEnd = readClock(clockFile);
+        if (spec.killAfter === stateName) {
+          killed = true;
+          abort?.();
+        }
+      }
+    };
+  }
+  const waitTimeOverrides = Object.fromEntries(
+    Object.entries(raw.States).filter(([, s]) => s.Type === 'Wait').map(([n]) => [n, 0]),
+  );
+  const run = await runExecution(definition, spec.input ?? {}, {
+    handlers,
+    waitTimeOverrides,
+    retryIntervalOverrides: Object.fromEntries(Object.keys(handlers).map((n) => [n, 0])),
+    executionId: spec.id,
+    maxTransitions: spec.maxTransitions ?? 2000,
+    onStart: (execution) => { abort = () => execution.abort(); },
+  });
+  return {
+    id: spec.id,
+    status: killed ? 'KILLED' : run.status,
+    error: run.error ?? null,
+    cause: run.cause ?? null,
+    transitions: run.transitions,
+    path: run.path,
+    problems: run.problems,
+    tasks,
+    output: run.output,
+  };
+}
+
+async function main() {
+  const request = JSON.parse(readFileSync(0, 'utf8'));
+  const raw = JSON.parse(readFileSync(request.definition ?? new URL('../../statemachine/export.asl.json', import.meta.url), 'utf8'));
+  const definition = loadDefinition(request.definition);
+  const executions = await Promise.all(request.executions.map((spec) => runOne(raw, definition, request, spec)));
+  process.stdout.write(`${JSON.stringify({ executions })}\n`);
+}
+
+process.exitCode = 0;
+await main();
