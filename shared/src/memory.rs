@@ -29,17 +29,17 @@ pub struct MemoryControl {
 }
 
 impl MemoryControl {
-    pub fn with_action(value: &str, modified: Epoch) -> Self {
+    pub fn with_action(value: &str) -> Self {
         let c = Self::default();
-        c.set(value, modified);
+        c.set(value);
         c
     }
 
-    pub fn set(&self, value: &str, modified: Epoch) {
-        *lock(&self.control) = Control {
-            value: Some(value.to_string()),
-            modified: Some(modified),
-        };
+    /// Puts a value, as an operator would: SSM bumps the version.
+    pub fn set(&self, value: &str) {
+        let mut c = lock(&self.control);
+        c.value = Some(value.to_string());
+        c.version = Some(c.version.unwrap_or(0) + 1);
     }
 
     pub fn value(&self) -> Option<String> {
@@ -59,8 +59,8 @@ impl ControlStore for MemoryControl {
 
     async fn set_action(&self, action: WorkflowAction) -> Result<(), CoreError> {
         self.fault()?;
-        let mut c = lock(&self.control);
-        c.value = Some(action.as_str().to_string());
+        drop(lock(&self.control));
+        self.set(action.as_str());
         Ok(())
     }
 

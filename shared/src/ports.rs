@@ -21,7 +21,9 @@ pub trait Clock: Send + Sync {
 pub struct Control {
     /// `None` when the parameter does not exist.
     pub value: Option<String>,
-    pub modified: Option<Epoch>,
+    /// SSM's version of the parameter: every put increments it, so it tells
+    /// one setting of RESET from the next without trusting any clock.
+    pub version: Option<i64>,
 }
 
 /// The original's read-only SSM parameters, mirrored from the ledger.

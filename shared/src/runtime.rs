@@ -72,7 +72,8 @@ impl From<CoreError> for lambda_runtime::Diagnostic {
     }
 }
 
-type BoxedStep<O> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<O, CoreError>> + Send>>;
+type BoxedStep<O> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<O, CoreError>> + Send>>;
 
 /// Runs a function whose use case takes and returns typed JSON: the input
 /// is parsed against the contract (a mismatch is a `BadInput` naming it).

@@ -180,7 +180,7 @@ async fn play(window: i64, catch_up: i64, events: Vec<Event>) -> Result<(), Test
                 let n = live.len();
                 live.remove(i % n);
             }
-            Event::Control(v) => world.control.set(v, world.now()),
+            Event::Control(v) => world.control.set(v),
             Event::PitrOff => {
                 seen.pitr_toggled = true;
                 world.exports.set_pitr(false);
@@ -231,11 +231,9 @@ async fn play(window: i64, catch_up: i64, events: Vec<Event>) -> Result<(), Test
             .await
             .map_err(|e| TestCaseError::fail(e.to_string()))?;
         if head.state == WorkflowState::PitrGap {
-            world
-                .control
-                .set("RESET_WITH_FULL_EXPORT_AGAIN", world.now());
+            world.control.set("RESET_WITH_FULL_EXPORT_AGAIN");
         } else if control.value.as_deref() == Some("PAUSE") {
-            world.control.set("RUN", world.now());
+            world.control.set("RUN");
         }
         world.clock.advance(window * 60);
         let mut e = world.start_execution();

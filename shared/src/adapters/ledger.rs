@@ -307,6 +307,7 @@ mod tests {
                 export_arn: None,
                 started_at: 1_700_002_000,
                 chain: 2,
+                reset_version: Some(4),
             }),
             ..Head::default()
         }

@@ -103,7 +103,7 @@ impl ControlStore for SsmControlStore {
                 let p = out.parameter();
                 Ok(Control {
                     value: p.and_then(|p| p.value()).map(str::to_owned),
-                    modified: p.and_then(|p| p.last_modified_date()).map(|d| d.secs()),
+                    version: p.map(|p| p.version()),
                 })
             }
             Err(e)
@@ -158,7 +158,6 @@ mod tests {
     use aws_sdk_ssm::types::Parameter;
     use aws_sdk_ssm::Client;
     use aws_smithy_mocks::{mock, RuleMode};
-    use aws_smithy_types::DateTime;
 
     fn put_ok(name: &'static str, value: &'static str) -> aws_smithy_mocks::Rule {
         mock!(Client::put_parameter)
@@ -177,19 +176,14 @@ mod tests {
             .match_requests(|r| r.name() == Some("/incremental-export/o1/workflow-action"))
             .then_output(|| {
                 GetParameterOutput::builder()
-                    .parameter(
-                        Parameter::builder()
-                            .value("PAUSE")
-                            .last_modified_date(DateTime::from_secs(1_700_000_000))
-                            .build(),
-                    )
+                    .parameter(Parameter::builder().value("PAUSE").version(7).build())
                     .build()
             });
         let store =
             SsmControlStore::new(mock_sdk!(aws_sdk_ssm, RuleMode::Sequential, [&rule]), "o1");
         let c = store.read_action().await.unwrap();
         assert_eq!(c.value.as_deref(), Some("PAUSE"));
-        assert_eq!(c.modified, Some(1_700_000_000));
+        assert_eq!(c.version, Some(7));
     }
 
     #[tokio::test]
@@ -203,7 +197,7 @@ mod tests {
             store.read_action().await.unwrap(),
             Control {
                 value: None,
-                modified: None
+                version: None
             }
         );
     }

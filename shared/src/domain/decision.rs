@@ -20,8 +20,8 @@ pub struct Facts<'a> {
     pub now: Epoch,
     /// The raw `workflow-action` value, `None` when the parameter is missing.
     pub control: Option<&'a str>,
-    /// When the control was last set, if known.
-    pub control_modified: Option<Epoch>,
+    /// The control's version (SSM bumps it on every put).
+    pub control_version: Option<i64>,
     pub head: &'a Head,
     pub pitr: Pitr,
     /// Exports this execution has already finished (DUE_SOON only before the
@@ -55,6 +55,8 @@ pub enum Decision {
         span: Span,
         attempt: u32,
         chain: u32,
+        /// The RESET control's version this full export carries out.
+        reset_version: Option<i64>,
     },
     /// An export is already recorded: see it through instead of starting one.
     /// Without an ARN the service may not have it yet: ask again, same token.
@@ -68,12 +70,12 @@ pub enum Decision {
     },
 }
 
-/// A reset already carried out: the control should go back to RUN.
+/// This very setting of RESET was already carried out by a full export (its
+/// setting the control back to RUN was cut short): it counts as RUN.
 pub fn reset_done(facts: &Facts) -> bool {
-    matches!(
-        (facts.control_modified, facts.head.full_started_at),
-        (Some(set), Some(done)) if done >= set && facts.head.mode == Mode::Incremental
-    )
+    facts.control_version.is_some()
+        && facts.head.reset_version == facts.control_version
+        && facts.head.mode == Mode::Incremental
 }
 
 pub fn decide(facts: &Facts, plan: WindowPlan) -> Decision {
@@ -110,6 +112,9 @@ pub fn decide(facts: &Facts, plan: WindowPlan) -> Decision {
         Pitr::Enabled { earliest, latest } => (earliest, latest),
     };
     let edge = horizon(facts.now, latest);
+    let reset_version = (action == WorkflowAction::ResetWithFullExportAgain)
+        .then_some(facts.control_version)
+        .flatten();
     let full = |attempt| Decision::Start {
         kind: ExportKind::Full,
         span: Span {
@@ -118,6 +123,7 @@ pub fn decide(facts: &Facts, plan: WindowPlan) -> Decision {
         },
         attempt,
         chain: head.chain + 1,
+        reset_version,
     };
     if action == WorkflowAction::ResetWithFullExportAgain || head.mode == Mode::NeedsFullExport {
         let attempt = if action == WorkflowAction::ResetWithFullExportAgain
@@ -168,6 +174,7 @@ pub fn decide(facts: &Facts, plan: WindowPlan) -> Decision {
                 span,
                 attempt: head.next_attempt(ExportKind::Incremental, Some(span)),
                 chain: head.chain,
+                reset_version: None,
             }
         }
         None => {
@@ -215,7 +222,7 @@ mod tests {
         Facts {
             now,
             control: Some(control),
-            control_modified: None,
+            control_version: Some(1),
             head,
             pitr: pitr(now),
             exports_done: 0,
@@ -231,6 +238,7 @@ mod tests {
             export_arn: Some("a".into()),
             started_at: f,
             chain: 1,
+            reset_version: None,
         };
         let h = Head::default().begin(0, flight, f).unwrap().unwrap();
         h.complete("t", &ExportResult::default(), f).unwrap().0
@@ -249,7 +257,8 @@ mod tests {
                     to: 95 * M
                 },
                 attempt: 1,
-                chain: 1
+                chain: 1,
+                reset_version: None
             }
         );
     }
@@ -366,6 +375,7 @@ mod tests {
             export_arn: None,
             started_at: 21 * M,
             chain: 1,
+            reset_version: None,
         });
         assert!(matches!(
             decide(&facts(60 * M, "PAUSE", &head), PLAN),
@@ -375,9 +385,11 @@ mod tests {
 
     #[test]
     fn a_reset_already_done_counts_as_run() {
-        let head = chain_at(100 * M);
+        // The chain's full export carried out the control's version 1.
+        let mut head = chain_at(100 * M);
+        head.reset_version = Some(1);
         let mut f = facts(130 * M, "RESET_WITH_FULL_EXPORT_AGAIN", &head);
-        f.control_modified = Some(99 * M);
+        f.control_version = Some(1);
         assert!(reset_done(&f));
         assert!(matches!(
             decide(&f, PLAN),
@@ -386,11 +398,13 @@ mod tests {
                 ..
             }
         ));
-        f.control_modified = Some(101 * M);
+        // The operator set RESET again (version 2): a new full export for it.
+        f.control_version = Some(2);
         assert!(matches!(
             decide(&f, PLAN),
             Decision::Start {
                 kind: ExportKind::Full,
+                reset_version: Some(2),
                 ..
             }
         ));
@@ -410,6 +424,7 @@ mod tests {
             export_arn: Some("arn".into()),
             started_at: 21 * M,
             chain: 1,
+            reset_version: None,
         };
         let head = head.begin(head.version, flight, 21 * M).unwrap().unwrap();
         let (head, _) = head.fail("x", "S3NoSuchBucket", "gone", 25 * M).unwrap();

@@ -55,6 +55,9 @@ pub struct InFlight {
     pub started_at: Epoch,
     /// The chain this export belongs to (a full export opens a new one).
     pub chain: u32,
+    /// For a full export an operator's RESET asked for: that control's version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reset_version: Option<i64>,
 }
 
 /// The last failed attempt, kept until the window completes, so the same
@@ -78,9 +81,10 @@ pub struct Head {
     pub mode: Mode,
     pub chain: u32,
     pub full_export_time: Option<Epoch>,
-    /// When the last completed full export was asked for: a reset set before
-    /// then has been carried out.
-    pub full_started_at: Option<Epoch>,
+    /// The version of the RESET control that the last completed full export
+    /// carried out: that same setting must not start another one.
+    #[serde(default)]
+    pub reset_version: Option<i64>,
     /// Exclusive end of the last completed window (or the full export time).
     pub watermark: Option<Epoch>,
     pub state: WorkflowState,
@@ -97,7 +101,7 @@ impl Default for Head {
             mode: Mode::NeedsFullExport,
             chain: 0,
             full_export_time: None,
-            full_started_at: None,
+            reset_version: None,
             watermark: None,
             state: WorkflowState::Normal,
             in_flight: None,
@@ -266,7 +270,9 @@ impl Head {
                 next.mode = Mode::Incremental;
                 next.chain = flight.chain;
                 next.full_export_time = Some(flight.span.to);
-                next.full_started_at = Some(flight.started_at);
+                if flight.reset_version.is_some() {
+                    next.reset_version = flight.reset_version;
+                }
                 next.state = WorkflowState::Normal;
             }
             ExportKind::Incremental => {
@@ -408,6 +414,7 @@ mod tests {
             export_arn: Some(format!("arn:{token}")),
             started_at: to,
             chain: 1,
+            reset_version: None,
         }
     }
 

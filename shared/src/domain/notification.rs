@@ -231,6 +231,7 @@ mod tests {
             export_arn: Some("arn:x".into()),
             started_at: 1_700_001_400,
             chain: 1,
+            reset_version: None,
         }
     }
 

@@ -5,12 +5,20 @@
 
 /// Longest single wait, so a stuck export is still looked at regularly.
 pub const MAX_WAIT: i64 = 600;
+/// The guess before any export has finished: the service rarely finishes an
+/// export in less than a couple of minutes, and each early poll costs three
+/// billed transitions.
+pub const FIRST_GUESS: i64 = 120;
 
 /// First wait after starting (or resuming) an export: the longest of the
 /// recent durations plus a little slack, never less than the configured
 /// minimum, never more than [`MAX_WAIT`].
 pub fn first_wait(recent_durations: &[i64], min_wait: i64) -> i64 {
-    let expected = recent_durations.iter().copied().max().unwrap_or(0);
+    let expected = recent_durations
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or(FIRST_GUESS);
     let with_slack = expected + expected / 10 + 5;
     with_slack.clamp(min_wait, MAX_WAIT.max(min_wait))
 }
@@ -27,7 +35,7 @@ mod tests {
 
     #[test]
     fn first_wait_follows_history_within_bounds() {
-        assert_eq!(first_wait(&[], 10), 10);
+        assert_eq!(first_wait(&[], 10), FIRST_GUESS + FIRST_GUESS / 10 + 5);
         assert_eq!(first_wait(&[300, 280], 10), 335);
         assert_eq!(first_wait(&[3], 10), 10);
         assert_eq!(first_wait(&[10_000], 10), MAX_WAIT);

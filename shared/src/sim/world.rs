@@ -42,7 +42,7 @@ impl World {
         let definition: Value = serde_json::from_str(DEFINITION).map_err(|e| e.to_string())?;
         Ok(Self {
             exports: MemoryExports::new(clock.clone(), now - 86_400),
-            control: MemoryControl::with_action("RUN", now - 86_400),
+            control: MemoryControl::with_action("RUN"),
             ledger: MemoryLedger::default(),
             notifier: MemoryNotifier::default(),
             clock,

@@ -128,7 +128,7 @@ where
 {
     let control = env.control.read_action().await?;
     let reset = control.value.as_deref() == Some(WorkflowAction::ResetWithFullExportAgain.as_str());
-    let done = matches!((control.modified, head.full_started_at), (Some(set), Some(started)) if started >= set);
+    let done = control.version.is_some() && control.version == head.reset_version;
     if reset
         && done
         && head

@@ -71,7 +71,7 @@ where
     let facts = Facts {
         now,
         control: control.value.as_deref(),
-        control_modified: control.modified,
+        control_version: control.version,
         head: &head,
         pitr,
         exports_done: ctx.exports_done,
@@ -110,6 +110,7 @@ where
             span,
             attempt,
             chain,
+            reset_version,
         } => {
             let flight = InFlight {
                 kind,
@@ -119,6 +120,7 @@ where
                 export_arn: None,
                 started_at: now,
                 chain,
+                reset_version,
             };
             start_step(
                 &ctx,
