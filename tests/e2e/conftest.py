@@ -33,16 +33,32 @@ class World:
         self.load.seed_items(self.t0 - 3000, self.t0 - 600)
         self.last_write = self.t0 - 600
 
+    def start_chain(self) -> None:
+        """The full export (slot 0) and the first incremental window, which
+        after a full export at t0+1 min runs to t0+30 min (slot 2); from
+        then on each slot exports one window."""
+        self.run(0)
+        self.write(self.t0 + 1800)
+        self.run(2)
+
     def slot(self, k: int) -> float:
         return self.t0 + k * WINDOW + SLOT
 
     def write(self, until: float, n: int = 20) -> None:
-        start = max(self.aws.now(), self.last_write)
-        self.load.write_between(start, until, n)
-        self.last_write = until
+        """Writes up to `until`, or just after the clock if a run already
+        moved it past that."""
+        self.last_write = self.load.write_between(max(self.aws.now(), self.last_write), until, n)
 
     def run(self, k: int, **kw):
         return self.driver.run(at=self.slot(k), **kw)
+
+    def service_windows(self) -> list[tuple]:
+        """(type, from, to) of every export the service (emulator) made."""
+        out = []
+        for d in self.aws.emulator("/_emulator/state")["exports"]:
+            spec = d.get("IncrementalExportSpecification") or {}
+            out.append((d["ExportType"], spec.get("ExportFromTime"), spec.get("ExportToTime", d.get("ExportTime"))))
+        return out
 
     def head(self) -> dict:
         return self.driver.ledger()[0]

@@ -75,12 +75,17 @@ class Load:
             self.writes += 1
             self.puts += 1
 
-    def write_between(self, t0: float, t1: float, n: int) -> None:
-        """`n` random writes at virtual times spread over [t0, t1)."""
+    def write_between(self, t0: float, t1: float, n: int) -> float:
+        """`n` random writes at virtual times spread over [t0, t1), never
+        before the clock (time only moves forward); returns the end of the
+        span actually used."""
+        t0 = max(t0, self.aws.now())
+        t1 = max(t1, t0 + 1)
         times = sorted(self.rng.uniform(t0, t1) for _ in range(n))
         for t in times:
             self.aws.set_clock(t)
             self.one()
+        return t1
 
     def one(self) -> None:
         r = self.rng

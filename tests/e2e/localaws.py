@@ -11,8 +11,10 @@ import json
 import os
 import signal
 import socket
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -100,7 +102,14 @@ class LocalAws:
 
     @property
     def clock_file(self) -> Path:
-        return self.workdir / "clock"
+        # The clock is rewritten on every simulated write: keep it in memory
+        # (tmpfs) where there is one, as a file on disk costs a journal
+        # commit per write.
+        if not hasattr(self, "_clock_dir"):
+            shm = Path("/dev/shm")
+            base = shm if shm.is_dir() and os.access(shm, os.W_OK) else self.workdir
+            self._clock_dir = Path(tempfile.mkdtemp(prefix="incx-clock-", dir=base))
+        return self._clock_dir / "clock"
 
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.ports[name]}"
@@ -207,6 +216,8 @@ class LocalAws:
     def stop(self) -> None:
         for name in list(self.procs)[::-1]:
             self._stop_one(name)
+        if hasattr(self, "_clock_dir"):
+            shutil.rmtree(self._clock_dir, ignore_errors=True)
 
     # -- clock ---------------------------------------------------------------
 

@@ -16,26 +16,29 @@ def test_full_then_contiguous_incrementals_and_nothing_before_due(world):
     full = world.catalog()
     assert [c["kind"] for c in full] == ["FULL_EXPORT"]
     world.write(world.t0 + 800)
-    # 00:21 -- the window ending 00:15... after a full export at ~23:55 the
-    # first window ends at the first boundary 15 minutes on; a run before it
-    # is exportable does nothing.
+    # The full export's time is t0+1 min; the first window ends at the first
+    # boundary 15 minutes on (t0+30 min) and is exportable 5 minutes later:
+    # the run at t0+21 min has nothing to do, in 3 transitions.
     early = world.run(1)[0]
-    assert early.decision in ("NOT_DUE", "DUE_SOON", "START_INCREMENTAL")
-    for k in range(2, 5):
+    assert early.decision == "NOT_DUE" and early.transitions == 3, early.path
+    assert len(world.catalog()) == 1
+    for k in range(2, 6):
         world.write(world.t0 + k * 900)
         world.run(k)
     done = world.catalog()
     incr = [c for c in done if c["kind"] == "INCREMENTAL_EXPORT"]
-    assert len(incr) >= 3
+    assert len(incr) == 4, incr
     # Contiguous from the full export's time, aligned after the first.
     assert incr[0]["from"] == full[0]["to"]
     for a, b in zip(incr, incr[1:]):
         assert b["from"] == a["to"]
-        assert b["to"] % 900 == 0
-    # A run right after the last export has nothing to do: 3 transitions.
-    idle = world.driver.run(at=world.aws.now() + 1)[0]
-    assert idle.decision == "NOT_DUE" and idle.transitions == 3, idle.path
-    world.settle_and_verify(6)
+        assert b["to"] % 900 == 0 and b["to"] - b["from"] == 900
+    # A manual run a few minutes before the next window is exportable waits
+    # for it in one Wait state, then exports it.
+    soon = world.driver.run(at=incr[-1]["to"] + 900 + 300 - 120, manual=True)[0]
+    assert soon.path[:3] == ["Decide", "Route", "WaitUntilDue"], soon.path
+    assert soon.exports and soon.exports[0]["from"] == incr[-1]["to"]
+    world.settle_and_verify(7)
 
 
 def test_pause_then_resume_catches_up_in_one_coalesced_export(world):
@@ -143,55 +146,56 @@ def test_pitr_disabled_and_enabled_again_needs_a_reset_then_recovers(world):
 
 
 def test_failed_export_keeps_the_watermark_and_the_next_run_retries_the_same_window(world):
-    world.run(0)
-    world.write(world.t0 + 900)
+    world.start_chain()
+    world.write(world.t0 + 3 * 900)
     world.aws.emulator("/_emulator/faults", {"fail_next_export": "S3NoSuchBucket"})
     before = world.head()["watermark"]
-    failed_run = world.run(1)[0]
+    failed_run = world.run(3)[0]
     assert "RECORDED_FAILURE" in outcomes([failed_run], "AdvanceState")
     assert world.head()["watermark"] == before
     failed = world.catalog("FAILED")
     assert len(failed) == 1 and failed[0]["failureCode"] == "S3NoSuchBucket"
     note = world.driver.notifications("FAILED")[-1]["message"]
     assert "S3NoSuchBucket" in note["message"] and note["attempt"] == 1
-    world.write(world.t0 + 2 * 900)
-    retry = world.run(2)[0]
+    world.write(world.t0 + 4 * 900)
+    retry = world.run(4)[0]
     first_window = retry.exports[0]
     assert (first_window["from"], first_window["to"]) == (failed[0]["from"], failed[0]["to"])
     assert first_window["attempt"] == 2
+    # ... then the chain goes on in the same execution (the next window is due).
+    assert [e["from"] for e in retry.exports[1:2]] == [failed[0]["to"]]
     assert world.head()["watermark"] > before
-    world.settle_and_verify(3)
+    world.settle_and_verify(5)
 
 
 def test_execution_killed_after_start_export_is_resumed_not_restarted(world):
-    world.run(0)
-    world.write(world.t0 + 900)
-    killed = world.run(1, kill_after="StartExport")[0]
+    world.start_chain()
+    world.write(world.t0 + 3 * 900)
+    killed = world.run(3, kill_after="StartExport")[0]
     assert killed.status == "KILLED"
     started = killed.outputs("StartExport")[0]["export"]
     head = world.head()
     assert head["inFlight"]["exportArn"] == started["exportArn"]
-    resumed = world.run(2)[0]
+    resumed = world.run(4)[0]
     assert resumed.decision == "RESUME"
     assert [e["exportArn"] for e in resumed.exports][0] == started["exportArn"]
-    state = world.aws.emulator("/_emulator/state")
-    windows = [(e.get("from"), e.get("to")) for e in state["exports"] if e.get("type", e.get("exportType")) != "FULL_EXPORT"]
+    windows = world.service_windows()
     assert len(windows) == len(set(windows)), windows  # one export per window
-    world.settle_and_verify(3)
+    world.settle_and_verify(5)
 
 
 def test_two_overlapping_executions_make_exactly_one_export_per_window(world):
-    world.run(0)
-    for k in range(1, 4):
+    world.start_chain()
+    for k in range(3, 6):
         world.write(world.t0 + k * 900)
         pair = world.run(k, count=2)
         assert all(e.status == "SUCCEEDED" for e in pair), [(e.status, e.error, e.cause) for e in pair]
     done = world.catalog()
     spans = [(c.get("from"), c["to"]) for c in done]
     assert len(spans) == len(set(spans))
-    state = world.aws.emulator("/_emulator/state")
-    assert len(state["exports"]) == len(done), state["exports"]
-    world.settle_and_verify(4)
+    windows = world.service_windows()
+    assert len(windows) == len(done) == len(set(windows)), windows
+    world.settle_and_verify(6)
 
 
 def test_unknown_control_value_is_refused_by_name_and_changes_nothing(world):
@@ -211,9 +215,7 @@ def test_unknown_control_value_is_refused_by_name_and_changes_nothing(world):
 
 
 def test_notifications_carry_the_original_fields_and_the_status_attribute(world):
-    world.run(0)
-    world.write(world.t0 + 900)
-    world.run(1)
+    world.start_chain()
     success = world.driver.notifications("SUCCESS")
     assert len(success) >= 2
     assert world.driver.notifications("FAILED") == []  # the FAILED filter lets none through
@@ -228,9 +230,10 @@ def test_notifications_carry_the_original_fields_and_the_status_attribute(world)
     kinds = [n["message"]["exportType"] for n in success]
     assert kinds[0] == "FULL_EXPORT" and "INCREMENTAL_EXPORT" in kinds
     world.aws.emulator("/_emulator/faults", {"fail_next_export": "S3NoSuchBucket"})
-    world.write(world.t0 + 2 * 900)
-    world.run(2)
+    world.write(world.t0 + 3 * 900)
+    world.run(3)
     failed = world.driver.notifications("FAILED")
     assert len(failed) == 1 and failed[0]["attributes"]["status"]["Value"] == "FAILED"
+    assert failed[0]["message"]["status"] == "FAILED" and failed[0]["subject"] == "INCREMENTAL_EXPORT FAILED"
     assert world.driver.notifications("SUCCESS") == []
-    world.settle_and_verify(3)
+    world.settle_and_verify(4)
