@@ -51,7 +51,7 @@ check-template: tools
 
 # Release binaries for Lambda (arm64), with their sizes.
 lambda: tools
-	@$(ENV); cargo lambda build --release --arm64 --locked
+	@$(ENV); cargo lambda build --release --arm64 --locked $(addprefix -p ,$(FUNCTIONS))
 	@$(ENV); dir=$${CARGO_TARGET_DIR:-target}/lambda; \
 	for f in $(FUNCTIONS); do \
 	  printf '%-14s %8s bytes  %8s bytes zipped\n' $$f $$(stat -c %s $$dir/$$f/bootstrap) \
