@@ -6,7 +6,7 @@ TOOLS := scripts/tools.sh
 ENV := eval "$$($(TOOLS) env)"
 FUNCTIONS := decide-mode start-export check-status advance-state notify
 
-.PHONY: help tools test unit lint check-asl check-template e2e emulator-test demo local-build build lambda deploy clean
+.PHONY: help tools test unit lint check-asl check-template check-deps infra-test audit e2e emulator-test demo local-build build lambda deploy clean
 
 help:
 	@echo "make demo    run the whole workflow locally on a simulated day"
@@ -14,11 +14,12 @@ help:
 	@echo "make build   sam build (cargo-lambda, arm64, provided.al2023)"
 	@echo "make deploy  guided sam deploy"
 	@echo "make lambda  release arm64 binaries and their sizes"
+	@echo "make audit   known-vulnerability check of the dependencies (needs network)"
 
 tools:
 	@$(TOOLS) all >/dev/null
 
-test: tools lint unit check-asl check-template emulator-test e2e
+test: tools lint unit check-asl check-template check-deps infra-test emulator-test e2e
 	@echo "make test: all checks passed"
 
 lint: tools
@@ -42,6 +43,19 @@ e2e: local-build
 
 emulator-test: tools
 	@$(LOCAL) python3 -m pytest -q tests/emulator
+
+# Licenses, bans and sources of every dependency (offline).
+check-deps: tools
+	@scripts/check-deps.sh
+
+# Known vulnerabilities: needs network to fetch the RustSec advisory database,
+# which these build machines cannot reach; not part of `make test`.
+audit: tools
+	@scripts/audit.sh
+
+# The template's least privilege, security settings and parameter constraints.
+infra-test: tools
+	@$(ENV); python3 -m pytest -q tests/infra
 
 check-asl: tools
 	@scripts/check-asl.sh

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Checks the dependency tree with cargo-deny against deny.toml: licenses,
+# bans (duplicates warn, wildcards) and sources (crates.io only). Offline: it
+# reads Cargo.lock and the local registry cache, never the advisory database
+# (that is scripts/audit.sh). Installs cargo-deny into the tools cache first
+# if it is missing (once, about 4 minutes of compiling on 2 cores).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+eval "$("$ROOT/scripts/tools.sh" env)"
+
+CARGO_DENY_VERSION=0.20.2          # needs rustc >= 1.88
+TOOLS_ROOT="$INCX_CACHE/cargo-tools"
+DENY="$TOOLS_ROOT/bin/cargo-deny"
+
+log() { printf '[check-deps] %s\n' "$*" >&2; }
+
+if ! { [ -x "$DENY" ] && "$DENY" --version 2>/dev/null | grep -qx "cargo-deny $CARGO_DENY_VERSION"; }; then
+  log "installing cargo-deny $CARGO_DENY_VERSION into $TOOLS_ROOT (once; compiles for a few minutes)"
+  cargo install cargo-deny --locked --version "$CARGO_DENY_VERSION" --root "$TOOLS_ROOT" >&2
+else
+  log "cargo-deny $CARGO_DENY_VERSION already installed"
+fi
+export PATH="$TOOLS_ROOT/bin:$PATH"
+
+# cargo metadata needs every package's manifest, for all targets; fetch the
+# ones the registry cache lacks (a no-op once cached, and offline then).
+if ! cargo metadata --format-version 1 --locked --offline >/dev/null 2>&1; then
+  log "fetching the crates' manifests (cargo fetch --locked)"
+  cargo fetch --locked >&2
+fi
+
+log "cargo deny check licenses bans sources"
+# Exits non-zero on any error-level finding; warnings (duplicates) are shown.
+cargo deny --offline --locked check --hide-inclusion-graph licenses bans sources
+log "ok"

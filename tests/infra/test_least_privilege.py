@@ -1,0 +1,454 @@
+"""Least privilege: each function's role allows exactly the AWS actions its
+code calls, on named resources.
+
+The truth is CALLS below, read off the Rust code: which use case each function
+runs (shared/src/usecases/*.rs), which port methods that use case reaches, and
+which SDK operation each adapter method sends (shared/src/adapters/*.rs).
+The checks are functions returning a list of problems, so the same checks run
+on mutated copies of the template to show that they can fail.
+
+Run: python3 -m pytest -q tests/infra
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "infra" / "template.yaml"
+ASL = ROOT / "statemachine" / "export.asl.json"
+
+
+# --------------------------------------------------------------- loading --
+
+
+def load_template(path: Path = TEMPLATE) -> dict:
+    """The template with CloudFormation short tags (!Sub, !Ref, !GetAtt, !If,
+    ...) turned into their long forms; nodes keep their line (start_mark)."""
+    from cfnlint.decode import cfn_yaml
+
+    return cfn_yaml.load(str(path))
+
+
+# ------------------------------------------------------------ the table --
+
+# IAM actions each function's code calls, and nothing else. One entry per
+# action, pointing at the adapter method that sends it and the use case that
+# reaches it. DynamoDB authorizes TransactWriteItems per item: a transaction
+# of two Puts needs dynamodb:PutItem (there is no TransactWriteItems action).
+CALLS: dict[str, dict[str, str]] = {
+    # usecases/decide.rs
+    "decide-mode": {
+        "dynamodb:GetItem": "ledger.rs DynamoLedger::head (Env::head)",
+        "dynamodb:PutItem": "ledger.rs DynamoLedger::put_head (NeedsOperator with mark_pitr_gap)",
+        "dynamodb:Query": "ledger.rs DynamoLedger::recent (Env::first_wait, Decision::Resume)",
+        "dynamodb:DescribeContinuousBackups": "export.rs DynamoExportService::backups",
+        "ssm:GetParameter": "ssm.rs SsmControlStore::read_action",
+        "ssm:PutParameter": "ssm.rs SsmControlStore::set_action and write_mirrors (put; Env::mirror)",
+        "ssm:DeleteParameter": "ssm.rs SsmControlStore::write_mirrors (delete; Env::mirror)",
+    },
+    # usecases/start.rs
+    "start-export": {
+        "dynamodb:GetItem": "ledger.rs DynamoLedger::head (Env::head)",
+        "dynamodb:PutItem": "ledger.rs DynamoLedger::put_head, and put_head_with_entry (TransactWriteItems of two Puts) in rejected()",
+        "dynamodb:Query": "ledger.rs DynamoLedger::recent (Env::first_wait after the start)",
+        "dynamodb:DescribeTable": "export.rs DynamoExportService::table_arn (before start)",
+        "dynamodb:ExportTableToPointInTime": "export.rs DynamoExportService::start",
+        "dynamodb:DescribeContinuousBackups": "export.rs DynamoExportService::backups (rejected(), InvalidExportTime)",
+        # ExportTableToPointInTime writes the files with the caller's permissions.
+        "s3:PutObject": "export.rs DynamoExportService::start (export files)",
+        "s3:AbortMultipartUpload": "export.rs DynamoExportService::start (export files)",
+        "s3:PutObjectAcl": "export.rs DynamoExportService::start (export files)",
+        # ... into an SSE-KMS bucket.
+        "kms:GenerateDataKey": "export.rs DynamoExportService::start (SSE-KMS export bucket)",
+        "kms:Decrypt": "export.rs DynamoExportService::start (multipart upload to the SSE-KMS bucket)",
+        "ssm:PutParameter": "ssm.rs SsmControlStore::write_mirrors (put; Env::mirror)",
+        "ssm:DeleteParameter": "ssm.rs SsmControlStore::write_mirrors (delete; Env::mirror)",
+    },
+    # usecases/check.rs
+    "check-status": {
+        "dynamodb:DescribeExport": "export.rs DynamoExportService::describe",
+    },
+    # usecases/advance.rs
+    "advance-state": {
+        "dynamodb:GetItem": "ledger.rs DynamoLedger::head (Env::head)",
+        "dynamodb:PutItem": "ledger.rs DynamoLedger::put_head_with_entry (TransactWriteItems of two Puts)",
+        "ssm:GetParameter": "ssm.rs SsmControlStore::read_action (finish_reset)",
+        "ssm:PutParameter": "ssm.rs SsmControlStore::set_action (finish_reset) and write_mirrors (put)",
+        "ssm:DeleteParameter": "ssm.rs SsmControlStore::write_mirrors (delete)",
+    },
+    # usecases/notify.rs
+    "notify": {
+        "sns:Publish": "sns.rs SnsNotifier::publish",
+        # Publishing to a topic encrypted with a customer managed key.
+        "kms:GenerateDataKey": "sns.rs SnsNotifier::publish (KMS-encrypted topic)",
+        "kms:Decrypt": "sns.rs SnsNotifier::publish (KMS-encrypted topic)",
+    },
+}
+
+# Each function's own logging, checked separately (on its own log group).
+OWN_LOGS = {"logs:CreateLogStream", "logs:PutLogEvents"}
+
+# Statements allowed Resource "*": AWS offers nothing narrower for them.
+# (role logical id, Sid) -> why. Each also needs a YAML comment saying so.
+STAR_ALLOWED = {
+    ("StartExportRole", "EncryptExportFilesViaS3"):
+        "a reused bucket's KMS key is unknown to the stack; limited by kms:ViaService",
+    ("StateMachineRole", "LogDelivery"):
+        "CloudWatch Logs delivery actions have no resource-level permissions",
+    ("StateMachineRole", "XRay"):
+        "X-Ray trace actions have no resource-level permissions",
+}
+# Conditions a "*" statement must carry (a StringEquals key).
+STAR_CONDITIONS = {("StartExportRole", "EncryptExportFilesViaS3"): "kms:ViaService"}
+
+STATE_MACHINE_ACTIONS = {
+    "lambda:InvokeFunction",
+    "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies", "logs:DescribeLogGroups",
+    "xray:PutTraceSegments", "xray:PutTelemetryRecords",
+    "xray:GetSamplingRules", "xray:GetSamplingTargets",
+}
+
+PSEUDO = {"AWS::Partition", "AWS::Region", "AWS::AccountId", "AWS::URLSuffix"}
+
+
+# ---------------------------------------------------------------- helpers --
+
+
+def as_list(v):
+    return v if isinstance(v, list) else [v]
+
+
+def resources(t: dict, rtype: str) -> dict:
+    return {k: v for k, v in t["Resources"].items() if v.get("Type") == rtype}
+
+
+def functions(t: dict) -> dict[str, str]:
+    """Binary name (the CALLS key) -> function logical id."""
+    out = {}
+    for lid, r in resources(t, "AWS::Serverless::Function").items():
+        binary = r.get("Metadata", {}).get("BuildProperties", {}).get("Binary")
+        out[binary or lid] = lid
+    return out
+
+
+def getatt_target(v) -> str | None:
+    """`X` for {"Fn::GetAtt": [X, "Arn"]} (or "X.Arn")."""
+    if isinstance(v, dict) and "Fn::GetAtt" in v:
+        g = v["Fn::GetAtt"]
+        parts = g.split(".", 1) if isinstance(g, str) else g
+        if len(parts) == 2 and parts[1] == "Arn":
+            return parts[0]
+    return None
+
+
+def statements(t: dict, role_id: str):
+    """(statement, line) for every statement of the role's inline policies and
+    of AWS::IAM::Policy resources attached to it; both branches of a
+    statement-level Fn::If."""
+    role = t["Resources"][role_id]
+    docs = [p["PolicyDocument"] for p in role["Properties"].get("Policies", [])]
+    for r in resources(t, "AWS::IAM::Policy").values():
+        if {"Ref": role_id} in as_list(r["Properties"].get("Roles", [])):
+            docs.append(r["Properties"]["PolicyDocument"])
+    out = []
+
+    def add(s):
+        if isinstance(s, dict) and "Fn::If" in s:
+            for branch in s["Fn::If"][1:]:
+                add(branch)
+        elif isinstance(s, dict) and s.get("Ref") == "AWS::NoValue":
+            return
+        else:
+            mark = getattr(s, "start_mark", None)
+            out.append((s, mark.line if mark else None))
+
+    for d in docs:
+        for s in as_list(d["Statement"]):
+            add(s)
+    return out
+
+
+def named(resource) -> bool:
+    """A specific resource: a Ref or GetAtt of one, a Sub naming one (a
+    substitution other than partition/region/account, and not a bare "*"
+    after the service prefix), or an If whose branches all are."""
+    if isinstance(resource, str):
+        return False
+    if not isinstance(resource, dict) or len(resource) != 1:
+        return False
+    (fn, arg), = resource.items()
+    if fn == "Ref":
+        return arg not in PSEUDO and arg != "AWS::NoValue"
+    if fn == "Fn::GetAtt":
+        return True
+    if fn == "Fn::If":
+        return all(named(b) for b in arg[1:])
+    if fn == "Fn::Sub":
+        text = arg[0] if isinstance(arg, list) else arg
+        subs = set(re.findall(r"\$\{([^}!]+)\}", text))
+        if not subs - PSEUDO:
+            return False
+        tail = text.split(":", 5)[-1] if text.startswith("arn:") else text
+        return tail.strip() not in {"*", "", "/*"}
+    return False
+
+
+def comment_above(lines: list[str], line: int | None, within: int = 3) -> str | None:
+    """The YAML comment within `within` lines above 0-based `line`."""
+    if line is None:
+        return None
+    for i in range(line - 1, max(line - within, 0) - 1, -1):
+        s = lines[i].strip()
+        if s.startswith("#"):
+            return s
+    return None
+
+
+# ----------------------------------------------------------------- checks --
+
+
+def check_function_role(t: dict, lines: list[str], binary: str) -> list[str]:
+    problems = []
+    fns = functions(t)
+    if binary not in fns:
+        return [f"{binary}: no function with BuildProperties.Binary {binary}"]
+    fid = fns[binary]
+    props = t["Resources"][fid]["Properties"]
+    if "Policies" in props:
+        problems.append(f"{binary}: SAM Policies on the function add to its role")
+    role_id = getatt_target(props.get("Role"))
+    if role_id is None or role_id not in t["Resources"]:
+        return problems + [f"{binary}: Role is not a GetAtt of a role in the template"]
+    role = t["Resources"][role_id]["Properties"]
+    if role.get("ManagedPolicyArns"):
+        problems.append(f"{binary}: {role_id} has managed policies {role['ManagedPolicyArns']}")
+    log_group = props.get("LoggingConfig", {}).get("LogGroup", {}).get("Ref")
+
+    allowed: set[str] = set()
+    logs_ok = False
+    for s, line in statements(t, role_id):
+        sid = s.get("Sid", f"(line {line})")
+        where = f"{binary}: {role_id} {sid}"
+        if s.get("Effect") != "Allow" or "NotAction" in s or "NotResource" in s:
+            problems.append(f"{where}: only Allow with Action and Resource")
+            continue
+        acts = set(as_list(s["Action"]))
+        res = as_list(s["Resource"])
+        if acts <= OWN_LOGS:
+            if res == [{"Fn::GetAtt": [log_group, "Arn"]}]:
+                logs_ok = True
+                continue
+            problems.append(f"{where}: logs actions on {res}, not its own log group {log_group}")
+        allowed |= acts
+        problems += check_resources(lines, role_id, s, line)
+    if not logs_ok:
+        problems.append(f"{binary}: no logs statement on its own log group {log_group}")
+    want = set(CALLS[binary])
+    if allowed - want:
+        problems.append(f"{binary}: {role_id} allows actions the code never calls: {sorted(allowed - want)}")
+    if want - allowed:
+        problems.append(f"{binary}: {role_id} lacks actions the code calls: {sorted(want - allowed)}")
+    return problems
+
+
+def check_resources(lines: list[str], role_id: str, s: dict, line) -> list[str]:
+    problems = []
+    sid = s.get("Sid")
+    where = f"{role_id} {sid or f'(line {line})'}"
+    for r in as_list(s["Resource"]):
+        if named(r):
+            continue
+        if r == "*" and (role_id, sid) in STAR_ALLOWED:
+            if comment_above(lines, line) is None:
+                problems.append(f"{where}: Resource \"*\" without a comment saying why within 3 lines above")
+            key = STAR_CONDITIONS.get((role_id, sid))
+            if key and key not in s.get("Condition", {}).get("StringEquals", {}):
+                problems.append(f"{where}: Resource \"*\" without its {key} condition")
+            continue
+        problems.append(f"{where}: Resource {json.dumps(r)} is not a named resource")
+    return problems
+
+
+def check_state_machine_role(t: dict, lines: list[str]) -> list[str]:
+    problems = []
+    sms = resources(t, "AWS::Serverless::StateMachine")
+    if len(sms) != 1:
+        return [f"expected one state machine, found {sorted(sms)}"]
+    (sm_id, sm), = sms.items()
+    role_id = getatt_target(sm["Properties"].get("Role"))
+    if role_id is None:
+        return [f"{sm_id}: Role is not a GetAtt of a role"]
+    if "Policies" in sm["Properties"]:
+        problems.append(f"{sm_id}: SAM Policies add to its role")
+    want_fns = set(functions(t).values())
+    invoked = set()
+    allowed = set()
+    for s, line in statements(t, role_id):
+        if s.get("Effect") != "Allow" or "NotAction" in s or "NotResource" in s:
+            problems.append(f"{role_id}: only Allow with Action and Resource")
+            continue
+        acts = set(as_list(s["Action"]))
+        allowed |= acts
+        if "lambda:InvokeFunction" in acts:
+            if acts != {"lambda:InvokeFunction"}:
+                problems.append(f"{role_id}: InvokeFunction shares a statement with {sorted(acts)}")
+            invoked |= {getatt_target(r) or json.dumps(r) for r in as_list(s["Resource"])}
+        problems += check_resources(lines, role_id, s, line)
+    if invoked != want_fns:
+        problems.append(f"{role_id}: invokes {sorted(invoked)}, want exactly {sorted(want_fns)}")
+    if allowed != STATE_MACHINE_ACTIONS:
+        problems.append(
+            f"{role_id}: extra {sorted(allowed - STATE_MACHINE_ACTIONS)}, "
+            f"missing {sorted(STATE_MACHINE_ACTIONS - allowed)}")
+    return problems
+
+
+def check_scheduler_role(t: dict) -> list[str]:
+    problems = []
+    schedules = resources(t, "AWS::Scheduler::Schedule")
+    if len(schedules) != 1:
+        return [f"expected one schedule, found {sorted(schedules)}"]
+    (_, sched), = schedules.items()
+    role_id = getatt_target(sched["Properties"]["Target"]["RoleArn"])
+    sm_id, = resources(t, "AWS::Serverless::StateMachine")
+    if sched["Properties"]["Target"]["Arn"] != {"Ref": sm_id}:
+        problems.append("the schedule does not target the state machine")
+    if role_id is None:
+        return problems + ["schedule RoleArn is not a GetAtt of a role"]
+    if t["Resources"][role_id]["Properties"].get("ManagedPolicyArns"):
+        problems.append(f"{role_id}: has managed policies")
+    got = [(s.get("Effect"), as_list(s.get("Action")), as_list(s.get("Resource")))
+           for s, _ in statements(t, role_id)]
+    if got != [("Allow", ["states:StartExecution"], [{"Ref": sm_id}])]:
+        problems.append(f"{role_id}: want only states:StartExecution on {sm_id}, got {got}")
+    return problems
+
+
+def all_problems(path: Path) -> list[str]:
+    t = load_template(path)
+    lines = path.read_text().splitlines()
+    problems = []
+    for binary in CALLS:
+        problems += check_function_role(t, lines, binary)
+    problems += check_state_machine_role(t, lines)
+    problems += check_scheduler_role(t)
+    return problems
+
+
+# ------------------------------------------------------------------ tests --
+
+
+@pytest.fixture(scope="module")
+def template():
+    return load_template(TEMPLATE)
+
+
+@pytest.fixture(scope="module")
+def lines():
+    return TEMPLATE.read_text().splitlines()
+
+
+def test_the_table_covers_every_function(template):
+    assert set(functions(template)) == set(CALLS)
+
+
+@pytest.mark.parametrize("binary", sorted(CALLS))
+def test_function_role_allows_exactly_what_the_code_calls(template, lines, binary):
+    assert check_function_role(template, lines, binary) == []
+
+
+def test_state_machine_role_invokes_exactly_the_five_functions(template, lines):
+    assert check_state_machine_role(template, lines) == []
+
+
+def test_state_machine_definition_calls_only_those_functions(template):
+    sm, = resources(template, "AWS::Serverless::StateMachine").values()
+    subs = sm["Properties"]["DefinitionSubstitutions"]
+    assert {getatt_target(v) for v in subs.values()} == set(functions(template).values())
+    asl = json.loads(ASL.read_text())
+
+    def tasks(states):
+        for s in states.values():
+            if s["Type"] == "Task":
+                yield s
+            for b in s.get("Branches", []):
+                yield from tasks(b["States"])
+            for k in ("Iterator", "ItemProcessor"):
+                if k in s:
+                    yield from tasks(s[k]["States"])
+
+    used = {t["Resource"] for t in tasks(asl["States"])}
+    assert used == {"${%s}" % k for k in subs}
+
+
+def test_scheduler_role_only_starts_the_state_machine(template):
+    assert check_scheduler_role(template) == []
+
+
+def test_every_star_is_allow_listed_and_explained(template, lines):
+    roles = resources(template, "AWS::IAM::Role")
+    stars = set()
+    for role_id in roles:
+        for s, line in statements(template, role_id):
+            if "*" in as_list(s.get("Resource")):
+                stars.add((role_id, s.get("Sid")))
+                assert comment_above(lines, line), (role_id, s.get("Sid"))
+    # Every allow-list entry is still needed (no stale exemptions).
+    assert stars == set(STAR_ALLOWED)
+
+
+# --------------------------------------------------- the checks can fail --
+
+
+def mutate(tmp_path: Path, old: str, new: str) -> Path:
+    text = TEMPLATE.read_text()
+    assert text.count(old) == 1, f"mutation anchor not unique: {old!r}"
+    p = tmp_path / "template.yaml"
+    p.write_text(text.replace(old, new))
+    return p
+
+
+def test_unmodified_template_passes():
+    assert all_problems(TEMPLATE) == []
+
+
+@pytest.mark.parametrize(
+    "old,new,expect",
+    [
+        # an extra action on a function's role
+        ("Action: dynamodb:DescribeExport\n",
+         "Action: [dynamodb:DescribeExport, dynamodb:Scan]\n",
+         "check-status: CheckStatusRole allows actions the code never calls: ['dynamodb:Scan']"),
+        # a missing action
+        ("Effect: Allow\n                Action: sns:Publish\n",
+         "Effect: Allow\n                Action: sns:ListTopics\n",
+         "lacks actions the code calls: ['sns:Publish']"),
+        # a named resource widened to "*"
+        ("Resource: !Sub arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${SourceDynamoDbTableName}/export/*\n",
+         "Resource: \"*\"\n",
+         "CheckStatusRole SourceExports: Resource \"*\" is not a named resource"),
+        # an allow-listed "*" that lost its comment
+        ("              # X-Ray tracing: these actions accept only Resource \"*\".\n", "",
+         "StateMachineRole XRay: Resource \"*\" without a comment"),
+        # the state machine may invoke something else
+        ("                  - !GetAtt NotifyFunction.Arn\n              # Log delivery",
+         "                  - !GetAtt NotifyFunction.Arn\n                  - !Sub arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:other\n              # Log delivery",
+         "StateMachineRole: invokes"),
+        # the scheduler may do more
+        ("Action: states:StartExecution\n", "Action: [states:StartExecution, states:StopExecution]\n",
+         "SchedulerRole: want only states:StartExecution"),
+    ],
+    ids=["extra-action", "missing-action", "star-resource", "uncommented-star",
+         "extra-invoke", "scheduler-extra"],
+)
+def test_a_mutated_template_fails(tmp_path, old, new, expect):
+    problems = all_problems(mutate(tmp_path, old, new))
+    assert any(expect in p for p in problems), problems

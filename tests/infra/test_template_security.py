@@ -1,0 +1,216 @@
+"""Security settings of the SAM template and the state machine definition:
+encryption, TLS-only access, public access blocks, access logging, retention,
+timeouts and concurrency bounds.
+
+Run: python3 -m pytest -q tests/infra
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "infra" / "template.yaml"
+ASL = ROOT / "statemachine" / "export.asl.json"
+
+# The sum of the functions' reserved concurrency stays within this, so the
+# stack can never take more than 50 of the account's (default 1000) unreserved
+# concurrent executions; the workflow needs one execution at a time.
+MAX_RESERVED_CONCURRENCY = 50
+
+
+def load_template(path: Path = TEMPLATE) -> dict:
+    """The template with CloudFormation short tags in their long forms."""
+    from cfnlint.decode import cfn_yaml
+
+    return cfn_yaml.load(str(path))
+
+
+@pytest.fixture(scope="module")
+def t():
+    return load_template()
+
+
+def of_type(t, rtype):
+    return {k: v for k, v in t["Resources"].items() if v.get("Type") == rtype}
+
+
+def bucket_ref(v) -> str | None:
+    return v.get("Ref") if isinstance(v, dict) else None
+
+
+def export_bucket_id(t) -> str:
+    """The bucket the functions export to: DATA_EXPORT_BUCKET's Ref when the
+    stack creates it."""
+    v = t["Globals"]["Function"]["Environment"]["Variables"]["DATA_EXPORT_BUCKET"]
+    _, created, _ = v["Fn::If"]
+    return created["Ref"]
+
+
+def log_bucket_id(t) -> str:
+    return t["Resources"][export_bucket_id(t)]["Properties"]["LoggingConfiguration"][
+        "DestinationBucketName"]["Ref"]
+
+
+def bucket_policy_statements(t, bucket_id):
+    out = []
+    for p in of_type(t, "AWS::S3::BucketPolicy").values():
+        if bucket_ref(p["Properties"]["Bucket"]) == bucket_id:
+            out += p["Properties"]["PolicyDocument"]["Statement"]
+    return out
+
+
+def assert_public_access_blocked(bucket):
+    pab = bucket["Properties"].get("PublicAccessBlockConfiguration", {})
+    for k in ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"):
+        assert pab.get(k) is True, k
+
+
+def assert_retained(resource):
+    assert resource.get("DeletionPolicy") == "Retain"
+    assert resource.get("UpdateReplacePolicy") == "Retain"
+
+
+# ---------------------------------------------------------- export bucket --
+
+
+def test_export_bucket_is_sse_kms_with_a_stack_key(t):
+    b = t["Resources"][export_bucket_id(t)]
+    rules = b["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rules, "no encryption rule"
+    for r in rules:
+        d = r["ServerSideEncryptionByDefault"]
+        assert d["SSEAlgorithm"] == "aws:kms"
+        key = d.get("KMSMasterKeyID")
+        assert key, "SSE-KMS with the AWS managed key; want a KMS key of the stack"
+        key_id = key.get("Fn::GetAtt", [None])[0] or key.get("Ref")
+        assert t["Resources"][key_id]["Type"] == "AWS::KMS::Key"
+
+
+def test_export_bucket_denies_insecure_transport(t):
+    bucket = export_bucket_id(t)
+    denies = [
+        s for s in bucket_policy_statements(t, bucket)
+        if s["Effect"] == "Deny"
+        and s.get("Principal") in ("*", {"AWS": "*"})
+        and s["Action"] in ("s3:*", ["s3:*"])
+        and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") in ("false", False)
+    ]
+    assert denies, "no Deny of aws:SecureTransport false"
+    res = denies[0]["Resource"]
+    res = res if isinstance(res, list) else [res]
+    assert {"Fn::GetAtt": [bucket, "Arn"]} in res, "the bucket itself"
+    assert {"Fn::Sub": "${%s.Arn}/*" % bucket} in res, "its objects"
+
+
+def test_export_bucket_blocks_public_access(t):
+    assert_public_access_blocked(t["Resources"][export_bucket_id(t)])
+
+
+def test_export_bucket_logs_to_the_log_bucket(t):
+    b = t["Resources"][export_bucket_id(t)]
+    log = b["Properties"]["LoggingConfiguration"]
+    assert t["Resources"][log["DestinationBucketName"]["Ref"]]["Type"] == "AWS::S3::Bucket"
+    assert log["DestinationBucketName"]["Ref"] != export_bucket_id(t)
+
+
+def test_export_bucket_is_retained(t):
+    assert_retained(t["Resources"][export_bucket_id(t)])
+
+
+def test_log_bucket_blocks_public_access_and_is_retained(t):
+    b = t["Resources"][log_bucket_id(t)]
+    assert_public_access_blocked(b)
+    assert_retained(b)
+
+
+# ------------------------------------------------------------ the rest --
+
+
+def test_topic_is_encrypted_with_a_kms_key(t):
+    topics = of_type(t, "AWS::SNS::Topic")
+    assert topics
+    for name, topic in topics.items():
+        key = topic["Properties"].get("KmsMasterKeyId")
+        assert key, name
+        if isinstance(key, dict) and "Ref" in key:
+            assert t["Resources"][key["Ref"]]["Type"] == "AWS::KMS::Key"
+
+
+def test_every_log_group_has_a_retention(t):
+    groups = of_type(t, "AWS::Logs::LogGroup")
+    assert len(groups) >= 6  # five functions and the state machine
+    for name, g in groups.items():
+        assert g["Properties"].get("RetentionInDays"), name
+
+
+def test_every_function_logs_to_a_log_group_of_the_stack(t):
+    for name, f in of_type(t, "AWS::Serverless::Function").items():
+        ref = f["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+        assert t["Resources"][ref]["Type"] == "AWS::Logs::LogGroup", name
+
+
+def test_state_machine_and_every_task_have_a_timeout():
+    asl = json.loads(ASL.read_text())
+    assert isinstance(asl.get("TimeoutSeconds"), int) and asl["TimeoutSeconds"] > 0
+
+    def tasks(states):
+        for n, s in states.items():
+            if s["Type"] == "Task":
+                yield n, s
+            for b in s.get("Branches", []):
+                yield from tasks(b["States"])
+            for k in ("Iterator", "ItemProcessor"):
+                if k in s:
+                    yield from tasks(s[k]["States"])
+
+    found = list(tasks(asl["States"]))
+    assert found
+    for n, s in found:
+        assert isinstance(s.get("TimeoutSeconds"), int) and s["TimeoutSeconds"] > 0, n
+        assert s["TimeoutSeconds"] <= asl["TimeoutSeconds"], n
+
+
+def function_setting(t, f, key):
+    return f["Properties"].get(key, t.get("Globals", {}).get("Function", {}).get(key))
+
+
+def test_every_function_has_a_timeout_and_reserved_concurrency(t):
+    functions = of_type(t, "AWS::Serverless::Function")
+    assert len(functions) == 5
+    total = 0
+    for name, f in functions.items():
+        timeout = function_setting(t, f, "Timeout")
+        reserved = function_setting(t, f, "ReservedConcurrentExecutions")
+        assert isinstance(timeout, int) and 0 < timeout <= 900, name
+        assert isinstance(reserved, int) and reserved >= 1, name
+        total += reserved
+    assert total <= MAX_RESERVED_CONCURRENCY, total
+
+
+def test_lambda_timeout_fits_the_task_timeout(t):
+    asl = json.loads(ASL.read_text())
+    task_timeouts = [s["TimeoutSeconds"] for s in asl["States"].values() if s["Type"] == "Task"]
+    for name, f in of_type(t, "AWS::Serverless::Function").items():
+        assert function_setting(t, f, "Timeout") <= min(task_timeouts), name
+
+
+def test_kms_keys_rotate(t):
+    keys = of_type(t, "AWS::KMS::Key")
+    assert len(keys) >= 2
+    for name, k in keys.items():
+        assert k["Properties"].get("EnableKeyRotation") is True, name
+
+
+def test_a_mutated_template_fails(tmp_path):
+    """The checks read the template they are given."""
+    text = TEMPLATE.read_text()
+    old = "      EnableKeyRotation: true\n      PendingWindowInDays: 7\n"
+    assert text.count(old) == 1
+    p = tmp_path / "template.yaml"
+    p.write_text(text.replace(old, "      EnableKeyRotation: false\n      PendingWindowInDays: 7\n"))
+    with pytest.raises(AssertionError):
+        test_kms_keys_rotate(load_template(p))
