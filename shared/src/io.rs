@@ -134,8 +134,23 @@ pub struct NotifyInput {
     pub execution_start_time: Option<String>,
 }
 
-/// Parses a function's JSON input, naming what is wrong with it.
+/// Parses a function's JSON input, naming what is wrong with it. Every
+/// input is an object: serde would otherwise read an array positionally
+/// (and `[]` as "all fields missing"), accepting a shape no caller sends.
 pub fn parse<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, CoreError> {
+    let kind = match &value {
+        serde_json::Value::Object(_) => None,
+        serde_json::Value::Null => Some("null"),
+        serde_json::Value::Bool(_) => Some("a boolean"),
+        serde_json::Value::Number(_) => Some("a number"),
+        serde_json::Value::String(_) => Some("a string"),
+        serde_json::Value::Array(_) => Some("an array"),
+    };
+    if let Some(kind) = kind {
+        return Err(CoreError::BadInput(format!(
+            "input must be a JSON object, got {kind}"
+        )));
+    }
     serde_json::from_value(value)
         .map_err(|e| CoreError::BadInput(format!("input does not match the contract: {e}")))
 }

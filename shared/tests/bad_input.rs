@@ -1,0 +1,966 @@
+//! The bad-input sweep: every kind of wrong value the product can be given
+//! (configuration, the operator's control, the functions' JSON, the AWS
+//! side), one table row each. Every row must be refused the documented way
+//! and leave the ledger as it was. Each test prints one summary line with
+//! its counts (run with `--nocapture` to see them).
+//!
+//! `tests/infra/test_parameters.py` reads this file as text: the values it
+//! generates for the template parameters behind WINDOW_MINUTES,
+//! POLL_WAIT_SECONDS, EXPORT_FORMAT, EXPORT_VIEW_TYPE, MAX_CATCH_UP_MINUTES
+//! and DEPLOYMENT_ALIAS must appear in `CONFIG_CASES` below, as
+//! `(vars::NAME, Some("value"), ...)`, so the two lists cannot drift.
+
+use incx_core::config::{vars, Config};
+use incx_core::domain::control::{shown_value, ALLOWED_ACTIONS};
+use incx_core::domain::export::ExportKind;
+use incx_core::domain::ledger::{CatalogEntry, CatalogStatus, Head, Mode, LEDGER_FORMAT};
+use incx_core::domain::notification::{Notification, Status};
+use incx_core::sim::{Finish, World};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+const NOW: i64 = 1_800_000_000;
+const WINDOW: i64 = 15 * 60;
+
+fn base_env() -> HashMap<&'static str, String> {
+    HashMap::from([
+        (vars::TABLE_NAME, "orders".to_string()),
+        (vars::DEPLOYMENT_ALIAS, "orders".to_string()),
+        (vars::BUCKET, "bucket".to_string()),
+        (
+            vars::TOPIC_ARN,
+            "arn:aws:sns:us-east-1:000000000000:t".to_string(),
+        ),
+        (vars::LEDGER_TABLE, "ledger".to_string()),
+    ])
+}
+
+fn load(env: &HashMap<&'static str, String>) -> Result<Config, incx_core::config::ConfigError> {
+    Config::from_lookup(|k| env.get(k).cloned())
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a current-thread runtime")
+}
+
+/// Fails the test with every row that went wrong, after printing the summary.
+fn finish(summary: String, failures: Vec<String>) {
+    println!("{summary}");
+    assert!(
+        failures.is_empty(),
+        "{} row(s) not refused as documented:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+// ---------------------------------------------------------------- configuration
+
+/// (variable, value or `None` for unset, what the error must say is allowed).
+const CONFIG_CASES: &[(&str, Option<&str>, &str)] = &[
+    // Required names: unset, empty, blank.
+    (vars::TABLE_NAME, None, "existing DynamoDB table"),
+    (vars::TABLE_NAME, Some(""), "existing DynamoDB table"),
+    (vars::TABLE_NAME, Some("   "), "existing DynamoDB table"),
+    (vars::BUCKET, None, "S3 bucket"),
+    (vars::BUCKET, Some(""), "S3 bucket"),
+    (vars::BUCKET, Some("\n"), "S3 bucket"),
+    (vars::TOPIC_ARN, None, "SNS topic"),
+    (vars::TOPIC_ARN, Some(""), "SNS topic"),
+    (vars::LEDGER_TABLE, None, "ledger DynamoDB table"),
+    (vars::LEDGER_TABLE, Some(" "), "ledger DynamoDB table"),
+    // DEPLOYMENT_ALIAS: ^[a-z0-9]{1,15}$
+    (vars::DEPLOYMENT_ALIAS, None, "^[a-z0-9]{1,15}$"),
+    (vars::DEPLOYMENT_ALIAS, Some(""), "^[a-z0-9]{1,15}$"),
+    (vars::DEPLOYMENT_ALIAS, Some("Orders"), "^[a-z0-9]{1,15}$"),
+    (vars::DEPLOYMENT_ALIAS, Some("ORDERS"), "^[a-z0-9]{1,15}$"),
+    (
+        vars::DEPLOYMENT_ALIAS,
+        Some("abcdefghijklmnop"),
+        "^[a-z0-9]{1,15}$",
+    ),
+    (vars::DEPLOYMENT_ALIAS, Some("my-alias"), "^[a-z0-9]{1,15}$"),
+    (vars::DEPLOYMENT_ALIAS, Some("my_alias"), "^[a-z0-9]{1,15}$"),
+    (vars::DEPLOYMENT_ALIAS, Some("orders 1"), "^[a-z0-9]{1,15}$"),
+    (vars::DEPLOYMENT_ALIAS, Some(" orders"), "^[a-z0-9]{1,15}$"),
+    (vars::DEPLOYMENT_ALIAS, Some("orders\n"), "^[a-z0-9]{1,15}$"),
+    (vars::DEPLOYMENT_ALIAS, Some("ordérs"), "^[a-z0-9]{1,15}$"),
+    (
+        vars::DEPLOYMENT_ALIAS,
+        Some("aaaaaaaaaaaaaaaa"),
+        "^[a-z0-9]{1,15}$",
+    ),
+    // WINDOW_MINUTES: 15 to 1440.
+    (vars::WINDOW_MINUTES, Some("14"), "from 15 to 1440"),
+    (vars::WINDOW_MINUTES, Some("1441"), "from 15 to 1440"),
+    (vars::WINDOW_MINUTES, Some("0"), "from 15 to 1440"),
+    (vars::WINDOW_MINUTES, Some("-1"), "from 15 to 1440"),
+    (vars::WINDOW_MINUTES, Some("-15"), "from 15 to 1440"),
+    (vars::WINDOW_MINUTES, Some("abc"), "from 15 to 1440"),
+    (vars::WINDOW_MINUTES, Some("15.5"), "from 15 to 1440"),
+    (vars::WINDOW_MINUTES, Some("1e2"), "from 15 to 1440"),
+    (vars::WINDOW_MINUTES, Some("0x0F"), "from 15 to 1440"),
+    (vars::WINDOW_MINUTES, Some("   "), "from 15 to 1440"),
+    (
+        vars::WINDOW_MINUTES,
+        Some("99999999999999999999"),
+        "from 15 to 1440",
+    ),
+    // POLL_WAIT_SECONDS: 1 to 3600.
+    (vars::POLL_WAIT_SECONDS, Some("0"), "from 1 to 3600"),
+    (vars::POLL_WAIT_SECONDS, Some("3601"), "from 1 to 3600"),
+    (vars::POLL_WAIT_SECONDS, Some("-1"), "from 1 to 3600"),
+    (vars::POLL_WAIT_SECONDS, Some("abc"), "from 1 to 3600"),
+    (vars::POLL_WAIT_SECONDS, Some("ten"), "from 1 to 3600"),
+    (vars::POLL_WAIT_SECONDS, Some("2.5"), "from 1 to 3600"),
+    (
+        vars::POLL_WAIT_SECONDS,
+        Some("99999999999999999999"),
+        "from 1 to 3600",
+    ),
+    // EXPORT_FORMAT: DYNAMODB_JSON or ION, exactly.
+    (vars::EXPORT_FORMAT, Some("CSV"), "DYNAMODB_JSON or ION"),
+    (vars::EXPORT_FORMAT, Some("NONE"), "DYNAMODB_JSON or ION"),
+    (
+        vars::EXPORT_FORMAT,
+        Some("dynamodb_json"),
+        "DYNAMODB_JSON or ION",
+    ),
+    (vars::EXPORT_FORMAT, Some("ion"), "DYNAMODB_JSON or ION"),
+    (vars::EXPORT_FORMAT, Some("Ion"), "DYNAMODB_JSON or ION"),
+    (
+        vars::EXPORT_FORMAT,
+        Some("DYNAMODB_JSON "),
+        "DYNAMODB_JSON or ION",
+    ),
+    (vars::EXPORT_FORMAT, Some("ION "), "DYNAMODB_JSON or ION"),
+    (vars::EXPORT_FORMAT, Some(" "), "DYNAMODB_JSON or ION"),
+    // EXPORT_VIEW_TYPE: NEW_AND_OLD_IMAGES or NEW_IMAGE, exactly.
+    (
+        vars::EXPORT_VIEW_TYPE,
+        Some("OLD_IMAGE"),
+        "NEW_AND_OLD_IMAGES or NEW_IMAGE",
+    ),
+    (
+        vars::EXPORT_VIEW_TYPE,
+        Some("KEYS_ONLY"),
+        "NEW_AND_OLD_IMAGES or NEW_IMAGE",
+    ),
+    (
+        vars::EXPORT_VIEW_TYPE,
+        Some("NONE"),
+        "NEW_AND_OLD_IMAGES or NEW_IMAGE",
+    ),
+    (
+        vars::EXPORT_VIEW_TYPE,
+        Some("new_and_old_images"),
+        "NEW_AND_OLD_IMAGES or NEW_IMAGE",
+    ),
+    (
+        vars::EXPORT_VIEW_TYPE,
+        Some("new_image"),
+        "NEW_AND_OLD_IMAGES or NEW_IMAGE",
+    ),
+    (
+        vars::EXPORT_VIEW_TYPE,
+        Some("NEW_AND_OLD_IMAGES "),
+        "NEW_AND_OLD_IMAGES or NEW_IMAGE",
+    ),
+    (
+        vars::EXPORT_VIEW_TYPE,
+        Some("NEW_IMAGE "),
+        "NEW_AND_OLD_IMAGES or NEW_IMAGE",
+    ),
+    // MAX_CATCH_UP_MINUTES: the window (15 by default) to 1440.
+    (vars::MAX_CATCH_UP_MINUTES, Some("14"), "from 15 to 1440"),
+    (vars::MAX_CATCH_UP_MINUTES, Some("1441"), "from 15 to 1440"),
+    (vars::MAX_CATCH_UP_MINUTES, Some("-1"), "from 15 to 1440"),
+    (vars::MAX_CATCH_UP_MINUTES, Some("abc"), "from 15 to 1440"),
+    (vars::MAX_CATCH_UP_MINUTES, Some("0"), "from 15 to 1440"),
+    (
+        vars::MAX_CATCH_UP_MINUTES,
+        Some("99999999999999999999"),
+        "from 15 to 1440",
+    ),
+];
+
+/// Variables that have a default: an empty value means "the default" (the
+/// template always passes a value; an explicit empty one is refused there).
+const DEFAULTED: &[&str] = &[
+    vars::WINDOW_MINUTES,
+    vars::POLL_WAIT_SECONDS,
+    vars::EXPORT_FORMAT,
+    vars::EXPORT_VIEW_TYPE,
+    vars::MAX_CATCH_UP_MINUTES,
+];
+
+#[test]
+fn configuration_values_out_of_range_are_refused_naming_variable_value_and_range() {
+    let mut failures = Vec::new();
+    let mut refused = 0;
+    let good = load(&base_env());
+    assert!(good.is_ok(), "the base configuration is valid: {good:?}");
+    for (variable, value, allowed) in CONFIG_CASES {
+        let mut env = base_env();
+        match value {
+            Some(v) => {
+                env.insert(variable, (*v).to_string());
+            }
+            None => {
+                env.remove(variable);
+            }
+        }
+        let row = format!("{variable}={value:?}");
+        let err = match load(&env) {
+            Ok(c) => {
+                failures.push(format!("{row}: accepted as {c:?}"));
+                continue;
+            }
+            Err(e) => e,
+        };
+        let text = err.to_string();
+        let shown = value.map_or_else(|| "(unset)".to_string(), shown_value);
+        let mut wrong = Vec::new();
+        if err.variable != *variable {
+            wrong.push(format!("blames {}", err.variable));
+        }
+        if !text.contains(variable) {
+            wrong.push("does not name the variable".to_string());
+        }
+        if !text.contains(&shown) {
+            wrong.push(format!("does not show the value as {shown}"));
+        }
+        if !text.contains(allowed) {
+            wrong.push(format!("does not name the allowed {allowed:?}"));
+        }
+        if wrong.is_empty() {
+            refused += 1;
+        } else {
+            failures.push(format!("{row}: {}: {text}", wrong.join(", ")));
+        }
+    }
+    let variables: std::collections::BTreeSet<_> =
+        CONFIG_CASES.iter().map(|(v, _, _)| *v).collect();
+    // Every validated variable is swept (DATA_EXPORT_PREFIX takes any value:
+    // slashes are trimmed, and the template's pattern is its only check).
+    for v in [
+        vars::TABLE_NAME,
+        vars::DEPLOYMENT_ALIAS,
+        vars::BUCKET,
+        vars::WINDOW_MINUTES,
+        vars::POLL_WAIT_SECONDS,
+        vars::EXPORT_FORMAT,
+        vars::EXPORT_VIEW_TYPE,
+        vars::MAX_CATCH_UP_MINUTES,
+        vars::TOPIC_ARN,
+        vars::LEDGER_TABLE,
+    ] {
+        if !variables.contains(v) {
+            failures.push(format!("{v}: no case in the sweep"));
+        }
+    }
+    // By design, not a refusal: an empty defaulted variable takes the default.
+    for v in DEFAULTED {
+        let mut env = base_env();
+        env.insert(v, String::new());
+        if load(&env) != load(&base_env()) {
+            failures.push(format!("{v}=\"\": not read as the default"));
+        }
+    }
+    finish(
+        format!(
+            "bad input: configuration {} tried, {refused} refused ({} variables)",
+            CONFIG_CASES.len(),
+            variables.len()
+        ),
+        failures,
+    );
+}
+
+// ---------------------------------------------------------------- the world
+
+fn config() -> Result<Config, String> {
+    load(&base_env()).map_err(|e| e.to_string())
+}
+
+fn head(world: &World) -> Option<Head> {
+    world
+        .ledger
+        .head
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone()
+}
+
+fn catalog(world: &World) -> Vec<CatalogEntry> {
+    world
+        .ledger
+        .entries
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone()
+}
+
+/// Runs one scheduled execution to its end.
+async fn run(world: &mut World) -> Result<Finish, String> {
+    let mut exec = world.start_execution();
+    world.run_to_end(&mut exec).await?;
+    exec.finish
+        .ok_or_else(|| "execution did not finish".to_string())
+}
+
+/// A world whose chain has its full export and at least one incremental one.
+async fn chained_world() -> Result<World, String> {
+    let mut world = World::new(config()?, NOW)?;
+    run(&mut world).await?;
+    world.clock.advance(2 * WINDOW);
+    run(&mut world).await?;
+    let entries = catalog(&world);
+    let completed = |kind| {
+        entries
+            .iter()
+            .filter(|e| e.kind == kind && e.status == CatalogStatus::Completed)
+            .count()
+    };
+    let h = head(&world).ok_or("no ledger head after two runs")?;
+    if completed(ExportKind::Full) != 1
+        || completed(ExportKind::Incremental) < 1
+        || h.mode != Mode::Incremental
+        || h.in_flight.is_some()
+    {
+        return Err(format!(
+            "setup did not build a chain: {h:?}, catalog {entries:?}"
+        ));
+    }
+    // Time passes, so a good run would have a window to export.
+    world.clock.advance(2 * WINDOW);
+    Ok(world)
+}
+
+fn new_notifications(world: &World, before: usize) -> Vec<Notification> {
+    world.notifier.all().into_iter().skip(before).collect()
+}
+
+/// The execution ended Failed with `NeedsOperator` and exactly one FAILED
+/// notification was published; that notification.
+fn needs_operator(
+    finish: &Finish,
+    notes: &[Notification],
+    wrong: &mut Vec<String>,
+) -> Option<Notification> {
+    match finish {
+        Finish::Failed { error, .. } if error == "NeedsOperator" => {}
+        other => wrong.push(format!("ended {other:?}, not Failed/NeedsOperator")),
+    }
+    if notes.len() != 1 || notes[0].status != Status::Failed {
+        wrong.push(format!(
+            "published {:?}, not exactly one FAILED notification",
+            notes
+                .iter()
+                .map(|n| (n.status.as_str(), n.message.as_str()))
+                .collect::<Vec<_>>()
+        ));
+        return None;
+    }
+    notes.first().cloned()
+}
+
+// ---------------------------------------------------------------- control values
+
+fn control_cases() -> Vec<String> {
+    let mut cases: Vec<String> = [
+        "run",
+        "Run",
+        "pause",
+        "Pause",
+        "reset_with_full_export_again",
+        " RUN",
+        "RUN ",
+        "RUN\n",
+        "\nPAUSE",
+        "\tRUN",
+        "PAUSE\r\n",
+        "",
+        " ",
+        "ＲＵＮ",
+        "RUN\u{200b}",
+        "PAUSÉ",
+        "RESET",
+        "RESET_WITH_FULL_EXPORT",
+        "STOP",
+        "null",
+        "NULL",
+        "true",
+        "0",
+        "\"RUN\"",
+        "{\"action\": \"RUN\"}",
+        "[\"RUN\"]",
+        "RUN,PAUSE",
+        "RUN\0",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    cases.push("R".repeat(10_000));
+    cases
+}
+
+async fn control_case(value: &str) -> Result<Vec<String>, String> {
+    let mut world = chained_world().await?;
+    let head_before = head(&world).ok_or("no head")?;
+    let catalog_before = catalog(&world);
+    let notes_before = world.notifier.all().len();
+    world.control.set(value);
+    let finish = run(&mut world).await?;
+    let mut wrong = Vec::new();
+    let notes = new_notifications(&world, notes_before);
+    if let Some(n) = needs_operator(&finish, &notes, &mut wrong) {
+        let shown = shown_value(value);
+        if !n.message.contains(&shown) {
+            wrong.push(format!("message does not show {shown}: {}", n.message));
+        }
+        let remedy = n.remedy.unwrap_or_default();
+        if !remedy.contains(ALLOWED_ACTIONS)
+            || !["RUN", "PAUSE", "RESET_WITH_FULL_EXPORT_AGAIN"]
+                .iter()
+                .all(|a| remedy.contains(a))
+        {
+            wrong.push(format!("remedy does not name the three values: {remedy}"));
+        }
+    }
+    let head_after = head(&world).ok_or("no head")?;
+    if (head_after.version, head_after.watermark) != (head_before.version, head_before.watermark) {
+        wrong.push(format!(
+            "ledger head moved from {:?} to {:?}",
+            (head_before.version, head_before.watermark),
+            (head_after.version, head_after.watermark)
+        ));
+    }
+    if catalog(&world) != catalog_before {
+        wrong.push("catalog changed".to_string());
+    }
+    if world.control.value().as_deref() != Some(value) {
+        wrong.push(format!(
+            "control changed to {:?}",
+            world.control.value().map(|v| shown_value(&v))
+        ));
+    }
+    Ok(wrong)
+}
+
+#[test]
+fn control_values_other_than_the_three_stop_the_run_for_an_operator() {
+    let cases = control_cases();
+    let mut failures = Vec::new();
+    let mut refused = 0;
+    rt().block_on(async {
+        for value in &cases {
+            match control_case(value).await {
+                Ok(wrong) if wrong.is_empty() => refused += 1,
+                Ok(wrong) => failures.push(format!("{}: {}", shown_value(value), wrong.join("; "))),
+                Err(e) => failures.push(format!("{}: setup: {e}", shown_value(value))),
+            }
+        }
+    });
+    finish(
+        format!(
+            "bad input: control values {} tried, {refused} refused",
+            cases.len()
+        ),
+        failures,
+    );
+}
+
+// ---------------------------------------------------------------- function input
+
+const DECIDE: &str = "${DecideModeFunctionArn}";
+const START: &str = "${StartExportFunctionArn}";
+const CHECK: &str = "${CheckStatusFunctionArn}";
+const ADVANCE: &str = "${AdvanceStateFunctionArn}";
+const NOTIFY: &str = "${NotifyFunctionArn}";
+
+/// An export reference as decide-mode would hand it on, without an ARN.
+fn export_ref() -> Value {
+    json!({
+        "kind": "INCREMENTAL_EXPORT",
+        "from": NOW,
+        "to": NOW + WINDOW,
+        "attempt": 1,
+        "clientToken": "token",
+        "exportArn": null,
+        "startedAt": NOW,
+        "chain": 1
+    })
+}
+
+fn export_with_arn() -> Value {
+    let mut e = export_ref();
+    e["exportArn"] = json!("arn:aws:dynamodb:us-east-1:000000000000:table/t/export/1");
+    e
+}
+
+/// (resource, input, what the message must name).
+fn input_cases() -> Vec<(&'static str, Value, &'static str)> {
+    let mut cases = Vec::new();
+    for resource in [DECIDE, START, CHECK, ADVANCE, NOTIFY] {
+        cases.push((resource, Value::Null, "must be a JSON object, got null"));
+        cases.push((resource, json!([]), "must be a JSON object, got an array"));
+        cases.push((
+            resource,
+            json!([null, "id"]),
+            "must be a JSON object, got an array",
+        ));
+        cases.push((
+            resource,
+            json!("text"),
+            "must be a JSON object, got a string",
+        ));
+        cases.push((resource, json!(5), "must be a JSON object, got a number"));
+        cases.push((
+            resource,
+            json!(true),
+            "must be a JSON object, got a boolean",
+        ));
+        cases.push((resource, json!({"executionId": 5}), "invalid type: integer"));
+    }
+    cases.extend([
+        // decide-mode: `run` is the state input object, or null.
+        (
+            DECIDE,
+            json!({"run": "text"}),
+            "`run` must be the state input object",
+        ),
+        (
+            DECIDE,
+            json!({"run": []}),
+            "`run` must be the state input object",
+        ),
+        (
+            DECIDE,
+            json!({"run": 5}),
+            "`run` must be the state input object",
+        ),
+        (
+            DECIDE,
+            json!({"run": {"iteration": "x"}}),
+            "invalid type: string \"x\"",
+        ),
+        (
+            DECIDE,
+            json!({"run": {"iteration": -1}}),
+            "invalid value: integer `-1`",
+        ),
+        (
+            DECIDE,
+            json!({"run": {"exportsDone": "3"}}),
+            "invalid type: string \"3\"",
+        ),
+        (
+            DECIDE,
+            json!({"run": {"outcome": "BOGUS"}}),
+            "unknown variant `BOGUS`",
+        ),
+        (
+            DECIDE,
+            json!({"run": {"export": 5}}),
+            "invalid type: integer `5`",
+        ),
+        (
+            DECIDE,
+            json!({"executionStartTime": 5}),
+            "invalid type: integer `5`",
+        ),
+        // start-export: needs `export` and `ledgerVersion`.
+        (START, json!({}), "no `export`"),
+        (START, json!({"export": 5}), "invalid type: integer `5`"),
+        (START, json!({"export": {}}), "missing field"),
+        (
+            START,
+            json!({"export": "x", "ledgerVersion": 1}),
+            "invalid type: string \"x\"",
+        ),
+        (
+            START,
+            json!({"ledgerVersion": "x"}),
+            "invalid type: string \"x\"",
+        ),
+        (
+            START,
+            json!({"ledgerVersion": -1}),
+            "invalid value: integer `-1`",
+        ),
+        (START, json!({"ledgerVersion": 1}), "no `export`"),
+        (START, json!({"export": export_ref()}), "no `ledgerVersion`"),
+        (
+            START,
+            json!({"export": {"kind": "PARTIAL"}}),
+            "unknown variant `PARTIAL`",
+        ),
+        (
+            START,
+            json!({"outcome": "GO", "export": export_ref()}),
+            "unknown variant `GO`",
+        ),
+        // check-status: needs `export.exportArn`.
+        (CHECK, json!({}), "no `export`"),
+        (CHECK, json!({"export": export_ref()}), "no `exportArn`"),
+        (CHECK, json!({"export": [1]}), "invalid type: sequence"),
+        (
+            CHECK,
+            json!({"export": export_with_arn(), "polls": "x"}),
+            "invalid type: string \"x\"",
+        ),
+        (
+            CHECK,
+            json!({"export": export_with_arn(), "waitSeconds": 1.5}),
+            "invalid type: floating point",
+        ),
+        // advance-state: a COMPLETED with `result` or a FAILED with `failure`.
+        (ADVANCE, json!({}), "no `export`"),
+        (
+            ADVANCE,
+            json!({"export": export_with_arn()}),
+            "COMPLETED or FAILED input, got None",
+        ),
+        (
+            ADVANCE,
+            json!({"export": export_with_arn(), "outcome": "IN_PROGRESS"}),
+            "COMPLETED or FAILED input, got Some(InProgress)",
+        ),
+        (
+            ADVANCE,
+            json!({"export": export_with_arn(), "outcome": "STARTED"}),
+            "COMPLETED or FAILED input, got Some(Started)",
+        ),
+        (
+            ADVANCE,
+            json!({"export": export_with_arn(), "outcome": "DONE"}),
+            "unknown variant `DONE`",
+        ),
+        (
+            ADVANCE,
+            json!({"export": export_with_arn(), "outcome": "completed"}),
+            "unknown variant `completed`",
+        ),
+        (
+            ADVANCE,
+            json!({"export": export_with_arn(), "outcome": "COMPLETED"}),
+            "a COMPLETED input needs `result`",
+        ),
+        (
+            ADVANCE,
+            json!({"export": export_with_arn(), "outcome": "FAILED"}),
+            "a FAILED input needs `failure`",
+        ),
+        (
+            ADVANCE,
+            json!({"export": export_with_arn(), "outcome": "COMPLETED", "result": 5}),
+            "invalid type: integer `5`",
+        ),
+        (
+            ADVANCE,
+            json!({"export": export_with_arn(), "outcome": "FAILED", "failure": {"code": "X"}}),
+            "missing field `message`",
+        ),
+        // notify: a `notification` or a Catch's `error`.
+        (
+            NOTIFY,
+            json!({}),
+            "needs a `notification` object or an `error`",
+        ),
+        (
+            NOTIFY,
+            json!({"run": {}}),
+            "needs a `notification` object or an `error`",
+        ),
+        (
+            NOTIFY,
+            json!({"notification": 5}),
+            "invalid type: integer `5`",
+        ),
+        (
+            NOTIFY,
+            json!({"notification": {}}),
+            "missing field `message`",
+        ),
+        (
+            NOTIFY,
+            json!({"notification": {"message": "m", "status": "MAYBE", "executionId": "x"}}),
+            "unknown variant `MAYBE`",
+        ),
+        (
+            NOTIFY,
+            json!({"error": "boom"}),
+            "invalid type: string \"boom\"",
+        ),
+        (
+            NOTIFY,
+            json!({"error": {"Error": 5}}),
+            "invalid type: integer `5`",
+        ),
+    ]);
+    cases
+}
+
+/// decide-mode's run inputs accepted by design: the schedule's, a manual
+/// run's `{}`, and `null`.
+fn accepted_decide_inputs() -> Vec<Value> {
+    vec![
+        json!({}),
+        json!({"run": null}),
+        json!({"run": {}}),
+        json!({"run": {"time": "2027-01-15T08:00:00Z"}}),
+    ]
+}
+
+#[test]
+fn malformed_function_input_is_refused_as_bad_input_and_changes_nothing() {
+    let cases = input_cases();
+    let accepted = accepted_decide_inputs();
+    let mut failures = Vec::new();
+    let mut refused = 0;
+    let mut per_resource: Vec<(&str, usize)> = Vec::new();
+    rt().block_on(async {
+        let world = match chained_world().await {
+            Ok(w) => w,
+            Err(e) => {
+                failures.push(format!("setup: {e}"));
+                return;
+            }
+        };
+        let head_before = head(&world);
+        let catalog_before = catalog(&world);
+        let notes_before = world.notifier.all().len();
+        for (resource, input, names) in &cases {
+            let row = format!("{resource} {input}");
+            match world.invoke(resource, input.clone()).await {
+                Ok(out) => failures.push(format!("{row}: accepted, gave {out}")),
+                Err(e) if e.error != "BadInput" => {
+                    failures.push(format!("{row}: {} ({}), not BadInput", e.error, e.cause))
+                }
+                Err(e) if !e.cause.contains(names) => failures.push(format!(
+                    "{row}: message does not name {names:?}: {}",
+                    e.cause
+                )),
+                Err(_) => {
+                    refused += 1;
+                    match per_resource.iter_mut().find(|(r, _)| r == resource) {
+                        Some((_, n)) => *n += 1,
+                        None => per_resource.push((resource, 1)),
+                    }
+                }
+            }
+        }
+        for input in &accepted {
+            match world.invoke(DECIDE, input.clone()).await {
+                Ok(out) if out.get("outcome").is_some() => {}
+                other => failures.push(format!("decide-mode {input}: not accepted: {other:?}")),
+            }
+        }
+        if head(&world) != head_before {
+            failures.push(format!(
+                "ledger head changed: {head_before:?} -> {:?}",
+                head(&world)
+            ));
+        }
+        if catalog(&world) != catalog_before {
+            failures.push("catalog changed".to_string());
+        }
+        if world.notifier.all().len() != notes_before {
+            failures.push("a notification was published".to_string());
+        }
+    });
+    let by_resource: Vec<String> = per_resource
+        .iter()
+        .map(|(r, n)| format!("{} {n}", r.trim_start_matches("${").trim_end_matches('}')))
+        .collect();
+    finish(
+        format!(
+            "bad input: function input {} tried, {refused} refused ({}); {} decide-mode run inputs accepted by design",
+            cases.len(),
+            by_resource.join(", "),
+            accepted.len()
+        ),
+        failures,
+    );
+}
+
+// ---------------------------------------------------------------- AWS side
+
+async fn missing_table() -> Result<Vec<String>, String> {
+    let mut world = chained_world().await?;
+    let head_before = head(&world);
+    let catalog_before = catalog(&world);
+    let notes_before = world.notifier.all().len();
+    world.exports.world().table_exists = false;
+    let finish = run(&mut world).await?;
+    let mut wrong = Vec::new();
+    let notes = new_notifications(&world, notes_before);
+    if let Some(n) = needs_operator(&finish, &notes, &mut wrong) {
+        if !n.message.contains("Table orders was not found") {
+            wrong.push(format!("message: {}", n.message));
+        }
+    }
+    if head(&world) != head_before || catalog(&world) != catalog_before {
+        wrong.push("ledger changed".to_string());
+    }
+    Ok(wrong)
+}
+
+async fn deleted_bucket() -> Result<Vec<String>, String> {
+    let mut world = chained_world().await?;
+    let before = head(&world).ok_or("no head")?;
+    let notes_before = world.notifier.all().len();
+    let exports_before = world.exports.world().exports.len();
+    world.exports.world().fail_next = Some("S3NoSuchBucket".into());
+    let finish = run(&mut world).await?;
+    let mut wrong = Vec::new();
+    if !matches!(finish, Finish::Succeeded(_)) {
+        wrong.push(format!("first run ended {finish:?}"));
+    }
+    let after = head(&world).ok_or("no head")?;
+    if after.watermark != before.watermark {
+        wrong.push(format!(
+            "watermark moved from {:?} to {:?}",
+            before.watermark, after.watermark
+        ));
+    }
+    let failed: Vec<CatalogEntry> = catalog(&world)
+        .into_iter()
+        .filter(|e| e.status == CatalogStatus::Failed)
+        .collect();
+    let Some(entry) = failed.first().filter(|_| failed.len() == 1) else {
+        wrong.push(format!("{} FAILED catalog entries, not 1", failed.len()));
+        return Ok(wrong);
+    };
+    if entry.failure_code.as_deref() != Some("S3NoSuchBucket") || entry.attempt != 1 {
+        wrong.push(format!("failed entry: {entry:?}"));
+    }
+    if entry.span.from != before.watermark {
+        wrong.push(format!(
+            "failed window {:?} does not start at the watermark",
+            entry.span
+        ));
+    }
+    let notes = new_notifications(&world, notes_before);
+    if !notes
+        .iter()
+        .any(|n| n.status == Status::Failed && n.message.contains("S3NoSuchBucket"))
+    {
+        wrong.push(format!(
+            "no FAILED notification naming S3NoSuchBucket: {:?}",
+            notes.iter().map(|n| &n.message).collect::<Vec<_>>()
+        ));
+    }
+    // The next run retries the same window, attempt 2, with a new token.
+    world.clock.advance(60);
+    run(&mut world).await?;
+    let exports = world.exports.world().exports.clone();
+    let first = exports.get(exports_before);
+    let retry = exports.get(exports_before + 1);
+    match (first, retry) {
+        (Some(a), Some(b)) if a.request.span == b.request.span => {
+            if a.request.client_token == b.request.client_token {
+                wrong.push("retry reused the failed attempt's client token".to_string());
+            }
+        }
+        other => wrong.push(format!("no retry of the same window: {other:?}")),
+    }
+    let retried = catalog(&world)
+        .into_iter()
+        .any(|e| e.span == entry.span && e.attempt == 2 && e.status == CatalogStatus::Completed);
+    if !retried {
+        wrong.push("the window was not completed with attempt 2".to_string());
+    }
+    Ok(wrong)
+}
+
+async fn missing_ledger_item() -> Result<Vec<String>, String> {
+    let mut world = World::new(config()?, NOW)?;
+    let mut wrong = Vec::new();
+    if head(&world).is_some() {
+        wrong.push("a fresh world has a head".to_string());
+    }
+    let finish = run(&mut world).await?;
+    if !matches!(finish, Finish::Succeeded(_)) {
+        wrong.push(format!("ended {finish:?}"));
+    }
+    let first = world.exports.world().exports.first().cloned();
+    if first.as_ref().map(|x| x.request.kind) != Some(ExportKind::Full) {
+        wrong.push(format!("first export is not a full one: {first:?}"));
+    }
+    let h = head(&world).ok_or("no head after the first run")?;
+    if h.mode != Mode::Incremental || h.chain != 1 || h.full_export_time.is_none() {
+        wrong.push(format!("head after the full export: {h:?}"));
+    }
+    Ok(wrong)
+}
+
+async fn future_ledger() -> Result<Vec<String>, String> {
+    let mut world = chained_world().await?;
+    {
+        let mut guard = world.ledger.head.lock().unwrap_or_else(|p| p.into_inner());
+        let h = guard.as_mut().ok_or("no head")?;
+        h.format = LEDGER_FORMAT + 1;
+    }
+    let bytes = |w: &World| serde_json::to_string(&head(w)).map_err(|e| e.to_string());
+    let head_before = bytes(&world)?;
+    let catalog_before = catalog(&world);
+    let notes_before = world.notifier.all().len();
+    let exports_before = world.exports.world().exports.len();
+    let finish = run(&mut world).await?;
+    let mut wrong = Vec::new();
+    let notes = new_notifications(&world, notes_before);
+    if let Some(n) = needs_operator(&finish, &notes, &mut wrong) {
+        let format = format!("format {}", LEDGER_FORMAT + 1);
+        if !n.message.contains("newer release") || !n.message.contains(&format) {
+            wrong.push(format!("message: {}", n.message));
+        }
+    }
+    if bytes(&world)? != head_before {
+        wrong.push(format!("head changed: {head_before} -> {}", bytes(&world)?));
+    }
+    if catalog(&world) != catalog_before {
+        wrong.push("catalog changed".to_string());
+    }
+    if world.exports.world().exports.len() != exports_before {
+        wrong.push("an export was started".to_string());
+    }
+    Ok(wrong)
+}
+
+#[test]
+fn aws_side_bad_states_are_refused_or_recovered_without_moving_the_chain() {
+    let mut failures = Vec::new();
+    let mut handled = 0;
+    let names = [
+        "missing table",
+        "deleted bucket",
+        "missing ledger item",
+        "future ledger format",
+    ];
+    rt().block_on(async {
+        let results = [
+            missing_table().await,
+            deleted_bucket().await,
+            missing_ledger_item().await,
+            future_ledger().await,
+        ];
+        for (name, result) in names.iter().zip(results) {
+            match result {
+                Ok(wrong) if wrong.is_empty() => handled += 1,
+                Ok(wrong) => failures.push(format!("{name}: {}", wrong.join("; "))),
+                Err(e) => failures.push(format!("{name}: setup: {e}")),
+            }
+        }
+    });
+    finish(
+        format!(
+            "bad input: AWS-side states {} tried, {handled} handled as documented",
+            names.len()
+        ),
+        failures,
+    );
+}

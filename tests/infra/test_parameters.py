@@ -1,0 +1,276 @@
+"""Bad parameter values: every constrained parameter of infra/template.yaml
+refuses values outside its constraint, and says what is allowed.
+
+CloudFormation's checks are reimplemented here (Number parse, MinValue /
+MaxValue, AllowedValues as an exact string match, AllowedPattern as a full
+match), then fed values generated from each constraint. For the parameters
+that become function environment variables, the same values must appear in
+the Rust configuration sweep (shared/tests/bad_input.rs), which asserts that
+`Config::from_lookup` refuses them too: the two lists cannot drift.
+
+Run: python3 -m pytest -q -s tests/infra/test_parameters.py
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "infra" / "template.yaml"
+RUST_SWEEP = ROOT / "shared" / "tests" / "bad_input.rs"
+
+# Template parameter -> the environment variable the functions read.
+ENV_OF = {
+    "IncrementalExportWindowSizeInMinutes": "WINDOW_MINUTES",
+    "WaitTimeToCheckExportStatusInSeconds": "POLL_WAIT_SECONDS",
+    "ExportFormat": "EXPORT_FORMAT",
+    "ExportViewType": "EXPORT_VIEW_TYPE",
+    "MaxCatchUpWindowMinutes": "MAX_CATCH_UP_MINUTES",
+    "DeploymentAlias": "DEPLOYMENT_ALIAS",
+}
+
+# Values outside each AllowedPattern, written by hand: a pattern does not say
+# what its near misses are. Generated length cases are added to these.
+PATTERN_BAD = {
+    "SourceDynamoDbTableName": ["", "ab", "my table", "orders/1", "tábla", "orders\n"],
+    "DeploymentAlias": [
+        "",
+        "Orders",
+        "ORDERS",
+        "my-alias",
+        "my_alias",
+        "orders 1",
+        " orders",
+        "orders\n",
+        "ordérs",
+    ],
+    "SuccessNotificationEmail": [
+        "",
+        "name",
+        "name@example",
+        "@example.com",
+        "a b@example.com",
+        "a@b@example.com",
+        "name@example.com, other@example.com",
+    ],
+    "FailureNotificationEmail": ["", "name", "name@example", "a b@example.com"],
+    "DataExportBucketName": [
+        "ab",
+        "My-Bucket",
+        "bucket_name",
+        "-bucket",
+        "bucket-",
+        " bucket",
+        "bucket/",
+    ],
+    "DataExportBucketPrefix": ["/exports", "exports orders", "exports\\x", "ésport", "a?b"],
+}
+
+# Values each constrained parameter must accept, so the checker is not
+# simply refusing everything.
+GOOD = {
+    "SourceDynamoDbTableName": ["orders", "Orders_2024.v-1"],
+    "DeploymentAlias": ["orders", "a", "abcdefghijklmno"],
+    "SuccessNotificationEmail": ["name@example.com"],
+    "FailureNotificationEmail": ["ops+alerts@example.co.uk"],
+    "DataExportBucketName": ["", "abc", "orders1-data-export"],
+    "DataExportBucketPrefix": ["", "exports", "exports/orders/", "a" * 512],
+    "IncrementalExportWindowSizeInMinutes": ["15", "60", "1440"],
+    "WaitTimeToCheckExportStatusInSeconds": ["1", "10", "3600"],
+    "MaxCatchUpWindowMinutes": ["15", "1440"],
+    "ExportFormat": ["DYNAMODB_JSON", "ION"],
+    "ExportViewType": ["NEW_AND_OLD_IMAGES", "NEW_IMAGE"],
+    "LogRetentionInDays": ["1", "30", "3653"],
+}
+
+CONSTRAINTS = ("AllowedPattern", "MinValue", "MaxValue", "AllowedValues", "MinLength", "MaxLength")
+
+
+def load_parameters() -> dict:
+    """The template's Parameters (CloudFormation short tags tolerated)."""
+    from cfnlint.decode import cfn_yaml
+
+    return dict(cfn_yaml.load(str(TEMPLATE))["Parameters"])
+
+
+PARAMETERS = load_parameters()
+CONSTRAINED = sorted(n for n, p in PARAMETERS.items() if any(c in p for c in CONSTRAINTS))
+
+
+def _number(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if value == value and abs(value) != float("inf") else None
+
+
+def refusal(spec: dict, value: str) -> str | None:
+    """Why CloudFormation refuses `value` for a parameter (None: accepted)."""
+    if spec.get("Type") == "Number":
+        number = _number(value)
+        if number is None:
+            return "not a number"
+        if "MinValue" in spec and number < float(spec["MinValue"]):
+            return f"below MinValue {spec['MinValue']}"
+        if "MaxValue" in spec and number > float(spec["MaxValue"]):
+            return f"above MaxValue {spec['MaxValue']}"
+    if "MinLength" in spec and len(value) < int(spec["MinLength"]):
+        return f"shorter than MinLength {spec['MinLength']}"
+    if "MaxLength" in spec and len(value) > int(spec["MaxLength"]):
+        return f"longer than MaxLength {spec['MaxLength']}"
+    if "AllowedValues" in spec and value not in [str(v) for v in spec["AllowedValues"]]:
+        return "not one of AllowedValues"
+    if "AllowedPattern" in spec and re.fullmatch(str(spec["AllowedPattern"]), value) is None:
+        return "does not match AllowedPattern"
+    return None
+
+
+def _pattern_bounds(pattern: str) -> tuple[int, int] | None:
+    """(min, max) length of a one-class pattern such as ^[a-z0-9]{1,15}$."""
+    m = re.fullmatch(r"\^\[[^\]]+\]\{(\d+),(\d+)\}\$", pattern)
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def bad_values(name: str, spec: dict) -> list[str]:
+    """Values outside the parameter's constraints, generated from them."""
+    out: list[str] = []
+    if "MinValue" in spec or "MaxValue" in spec:
+        lo, hi = int(spec["MinValue"]), int(spec["MaxValue"])
+        out += [str(lo - 1), str(hi + 1), "-1", "abc", "99999999999999999999"]
+    if "AllowedValues" in spec:
+        allowed = [str(v) for v in spec["AllowedValues"]]
+        if spec.get("Type") == "Number":
+            numbers = [int(v) for v in allowed]
+            out += [str(max(numbers) + 1), str(min(numbers) - 1), "2", "abc", f"{allowed[0]} "]
+        else:
+            out += [v.lower() for v in allowed] + [f"{v} " for v in allowed] + ["NONE"]
+    if "AllowedPattern" in spec:
+        out += PATTERN_BAD.get(name, [])
+        bounds = _pattern_bounds(str(spec["AllowedPattern"]))
+        if bounds:
+            lo, hi = bounds
+            if lo > 0:
+                out.append("a" * (lo - 1))
+            out.append("a" * (hi + 1))
+        elif name == "DataExportBucketName":
+            out.append("a" * 64)
+        elif name == "DataExportBucketPrefix":
+            out.append("a" * 513)
+    if "Default" not in spec or spec.get("Type") == "Number" or "AllowedValues" in spec:
+        out.append("")  # CloudFormation refuses an explicit empty value here
+    if "AllowedPattern" in spec and re.fullmatch(str(spec["AllowedPattern"]), "") is not None:
+        out = [v for v in out if v != ""]
+    return list(dict.fromkeys(out))
+
+
+def rust_literal(value: str) -> str:
+    escaped = (
+        value.replace("\\", "\\\\")
+        .replace('"', '\\"')
+        .replace("\n", "\\n")
+        .replace("\r", "\\r")
+        .replace("\t", "\\t")
+    )
+    return f'"{escaped}"'
+
+
+def test_every_constrained_parameter_is_swept():
+    assert CONSTRAINED, "no constrained parameters found: the loader is broken"
+    assert set(ENV_OF) <= set(CONSTRAINED), set(ENV_OF) - set(CONSTRAINED)
+    missing_good = [n for n in CONSTRAINED if n not in GOOD]
+    assert not missing_good, f"no good values listed for {missing_good}"
+
+
+@pytest.mark.parametrize("name", CONSTRAINED)
+def test_constraint_refuses_values_outside_it(name):
+    spec = PARAMETERS[name]
+    values = bad_values(name, spec)
+    assert len(values) >= 3, f"{name}: only {len(values)} bad values generated"
+    accepted = [v for v in values if refusal(spec, v) is None]
+    assert not accepted, f"{name} accepts values outside its constraint: {accepted!r}"
+    refused_good = [(v, refusal(spec, v)) for v in GOOD[name] if refusal(spec, v) is not None]
+    assert not refused_good, f"{name} refuses good values: {refused_good!r}"
+    if "Default" in spec:
+        assert refusal(spec, str(spec["Default"])) is None, f"{name}: Default is refused"
+    print(f"\nparameter {name}: {len(values)} tried, {len(values) - len(accepted)} refused")
+
+
+@pytest.mark.parametrize("name", CONSTRAINED)
+def test_constraint_is_described(name):
+    spec = PARAMETERS[name]
+    text = f"{spec.get('ConstraintDescription', '')} {spec.get('Description', '')}"
+    assert str(spec.get("ConstraintDescription", "")).strip(), f"{name}: no ConstraintDescription"
+    missing = []
+    for bound in ("MinValue", "MaxValue"):
+        if bound in spec and not re.search(rf"(?<![\w.]){spec[bound]}(?!\w|\.\d)", text):
+            missing.append(str(spec[bound]))
+    for v in spec.get("AllowedValues", []):
+        if not re.search(rf"(?<![\w]){re.escape(str(v))}(?![\w])", text):
+            missing.append(str(v))
+    bounds = _pattern_bounds(str(spec.get("AllowedPattern", "")))
+    if bounds and f"{bounds[0]} to {bounds[1]}" not in text:
+        missing.append(f"{bounds[0]} to {bounds[1]}")
+    assert not missing, f"{name}: description does not name {missing}: {text!r}"
+
+
+def _rust_sweep() -> str:
+    return RUST_SWEEP.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", sorted(ENV_OF))
+def test_functions_refuse_the_same_values(name):
+    """Every generated bad value of a parameter that becomes an environment
+    variable is a row of the Rust configuration sweep, which asserts that the
+    functions refuse it. An empty value is the exception where the parameter
+    has a Default: the functions read it as the default by design, and the
+    Rust sweep asserts that instead (its DEFAULTED list)."""
+    spec = PARAMETERS[name]
+    var = ENV_OF[name]
+    text = _rust_sweep()
+    absent = []
+    checked = 0
+    for value in bad_values(name, spec):
+        if value == "" and "Default" in spec:
+            continue
+        row = re.compile(rf"\(\s*vars::{var},\s*Some\(\s*{re.escape(rust_literal(value))}\s*\)")
+        checked += 1
+        if not row.search(text):
+            absent.append(value)
+    assert not absent, f"{name}: values not in the Rust sweep as (vars::{var}, Some(...)): {absent!r}"
+    if "Default" in spec:
+        defaulted = re.search(r"const DEFAULTED[^;]*;", text, re.S)
+        assert defaulted and f"vars::{var}" in defaulted.group(0), f"{var} not in DEFAULTED"
+    print(f"\nparameter {name} -> {var}: {checked} values also refused by the functions")
+
+
+@pytest.mark.parametrize("name", sorted(n for n in ENV_OF if "MinValue" in PARAMETERS[n]))
+def test_number_ranges_match_the_functions(name):
+    """MinValue/MaxValue are the bounds `Config::from_lookup` checks, as
+    written in shared/src/config.rs: `integer(&get, VAR, default, min, max)`
+    (MAX_CATCH_UP_MINUTES's min is the window, whose own minimum is 15)."""
+    spec = PARAMETERS[name]
+    var = ENV_OF[name]
+    source = (ROOT / "shared" / "src" / "config.rs").read_text(encoding="utf-8")
+    m = re.search(rf"integer\(&get, {var}, (\w+), (\w+), (\w+)\)", source)
+    assert m, f"no integer(&get, {var}, ...) in config.rs"
+    default, lo, hi = m.groups()
+    if not lo.isdigit():  # the catch-up bound is the window: its minimum
+        w = re.search(r"integer\(&get, WINDOW_MINUTES, \w+, (\d+), \d+\)", source)
+        assert w, "no WINDOW_MINUTES bounds in config.rs"
+        lo = w.group(1)
+    assert (int(spec["MinValue"]), int(spec["MaxValue"])) == (int(lo), int(hi)), (name, lo, hi)
+    assert int(spec["Default"]) == int(default), (name, default)
+
+
+def test_checker_can_fail():
+    """The checks themselves: a loosened constraint lets a value through."""
+    loose = dict(PARAMETERS["IncrementalExportWindowSizeInMinutes"], MinValue=1)
+    assert refusal(loose, "14") is None
+    assert refusal({"Type": "String", "AllowedPattern": "[a-z]+"}, "abc1") is not None  # full match
+    assert refusal({"Type": "String", "AllowedValues": ["ION"]}, "ion") is not None
+    assert refusal({"Type": "Number"}, "1e2") is None and refusal({"Type": "Number"}, "x") is not None
+    assert rust_literal('a"b\n') == '"a\\"b\\n"'
