@@ -81,11 +81,22 @@ pub struct MemoryLedger {
     pub head: Mutex<Option<Head>>,
     pub entries: Mutex<Vec<CatalogEntry>>,
     pub faults: Mutex<VecDeque<CoreError>>,
+    /// After the next successful write, this many calls fail: a crash of the
+    /// function right after its side effect.
+    pub crash_after_write: Mutex<u32>,
 }
 
 impl MemoryLedger {
     fn fault(&self) -> Result<(), CoreError> {
         lock(&self.faults).pop_front().map_or(Ok(()), Err)
+    }
+
+    fn wrote(&self) {
+        let n = std::mem::take(&mut *lock(&self.crash_after_write));
+        let mut faults = lock(&self.faults);
+        for _ in 0..n {
+            faults.push_back(CoreError::service("dynamodb", "crashed after the write"));
+        }
     }
 
     fn condition_holds(&self, expected: Option<u64>) -> bool {
@@ -106,6 +117,7 @@ impl Ledger for MemoryLedger {
             return Ok(false);
         }
         *lock(&self.head) = Some(head.clone());
+        self.wrote();
         Ok(true)
     }
 
@@ -120,10 +132,16 @@ impl Ledger for MemoryLedger {
             return Ok(false);
         }
         *lock(&self.head) = Some(head.clone());
+        // Kept in sort-key order (chain, window end, attempt), as the table's
+        // range key orders them; a put with the same key replaces.
         let mut entries = lock(&self.entries);
-        entries.retain(|e| e.sort_key() != entry.sort_key());
-        entries.push(entry.clone());
-        entries.sort_by_key(|e| e.sort_key());
+        let key = |e: &CatalogEntry| (e.chain, e.span.to, e.attempt);
+        match entries.binary_search_by_key(&key(entry), key) {
+            Ok(i) => entries[i] = entry.clone(),
+            Err(i) => entries.insert(i, entry.clone()),
+        }
+        drop(entries);
+        self.wrote();
         Ok(true)
     }
 
@@ -151,7 +169,13 @@ pub struct MemoryExport {
     pub started: Epoch,
     pub finishes: Epoch,
     pub failure: Option<String>,
+    /// Until then `describe` does not know it yet (eventual consistency).
+    pub visible_at: Epoch,
 }
+
+/// How long the service remembers a client token after its export finished:
+/// a request with the same token after that starts a new export.
+pub const CLIENT_TOKEN_TTL: Epoch = 8 * 3600;
 
 /// The service's state, open to the test that drives it.
 #[derive(Debug)]
@@ -164,6 +188,8 @@ pub struct ExportsWorld {
     pub duration: Epoch,
     /// The next export to start ends FAILED with this code.
     pub fail_next: Option<String>,
+    /// New exports are unknown to `describe` for this long after they start.
+    pub hidden_for: Epoch,
     /// Errors returned by the next calls, in order.
     pub faults: VecDeque<ExportError>,
     pub exports: Vec<MemoryExport>,
@@ -184,6 +210,7 @@ impl MemoryExports {
                 lag: 300,
                 duration: 300,
                 fail_next: None,
+                hidden_for: 0,
                 faults: VecDeque::new(),
                 exports: Vec::new(),
             }),
@@ -255,10 +282,14 @@ impl ExportService for MemoryExports {
         if !w.table_exists {
             return Err(ExportError::TableNotFound("no such table".into()));
         }
+        // The newest export with this token, while the service still
+        // remembers the token (8 hours after that export finished).
         if let Some(same) = w
             .exports
             .iter()
+            .rev()
             .find(|e| e.request.client_token == request.client_token)
+            .filter(|e| now < e.finishes + CLIENT_TOKEN_TTL)
         {
             if same.request == *request {
                 return Ok(same.arn.clone());
@@ -278,12 +309,14 @@ impl ExportService for MemoryExports {
         );
         let failure = w.fail_next.take();
         let finishes = now + w.duration;
+        let visible_at = now + w.hidden_for;
         w.exports.push(MemoryExport {
             arn: arn.clone(),
             request: request.clone(),
             started: now,
             finishes,
             failure,
+            visible_at,
         });
         Ok(arn)
     }
@@ -294,7 +327,13 @@ impl ExportService for MemoryExports {
         if let Some(f) = w.faults.pop_front() {
             return Err(f);
         }
-        let Some(e) = w.exports.iter().find(|e| e.arn == arn) else {
+        let Some(e) = w
+            .exports
+            .iter()
+            .rev()
+            .find(|e| e.arn == arn)
+            .filter(|e| now >= e.visible_at)
+        else {
             return Err(ExportError::ExportNotFound(arn.to_string()));
         };
         if now < e.finishes {

@@ -5,10 +5,10 @@
 //! After every event the exported chain must hold its promises.
 
 use incx_core::config::Config;
-use incx_core::domain::export::ExportKind;
-use incx_core::domain::ledger::{CatalogStatus, WorkflowState};
-use incx_core::domain::window::{MAX_WINDOW, MIN_WINDOW};
+use incx_core::domain::ledger::WorkflowState;
+use incx_core::domain::window::MIN_WINDOW;
 use incx_core::ports::ControlStore;
+use incx_core::sim::invariants::Checker;
 use incx_core::sim::{Execution, World};
 use incx_core::usecases::MAX_EXPORTS_PER_EXECUTION;
 use proptest::prelude::*;
@@ -58,105 +58,15 @@ fn config(window: i64, catch_up: i64) -> Config {
     .expect("test configuration is valid")
 }
 
-/// What the checks remember between events.
-#[derive(Default)]
-struct Seen {
-    last: Option<(u32, i64)>,
-    pitr_toggled: bool,
-}
-
-fn check(world: &World, seen: &mut Seen) -> Result<(), TestCaseError> {
-    let entries = world.ledger.entries.lock().unwrap().clone();
-    let completed: Vec<_> = entries
-        .iter()
-        .filter(|e| e.status == CatalogStatus::Completed)
-        .collect();
-    // One contiguous chain per full export: no gap, no overlap.
-    let mut chain: Option<(u32, i64)> = None;
-    for e in &completed {
-        match e.kind {
-            ExportKind::Full => {
-                prop_assert!(
-                    chain.is_none_or(|(c, _)| e.chain > c),
-                    "full export does not open a new chain: {e:?}"
-                );
-                chain = Some((e.chain, e.span.to));
-            }
-            ExportKind::Incremental => {
-                let (c, end) = chain
-                    .ok_or_else(|| TestCaseError::fail("incremental before any full export"))?;
-                prop_assert_eq!(e.chain, c, "incremental export in another chain");
-                prop_assert_eq!(e.span.from, Some(end), "gap or overlap before {:?}", e.span);
-                let len = e.span.to - end;
-                prop_assert!(
-                    (MIN_WINDOW..=MAX_WINDOW).contains(&len),
-                    "window of {len} s"
-                );
-                chain = Some((c, e.span.to));
-            }
-        }
-    }
-    // A failed export never moved anything.
-    for f in entries.iter().filter(|e| e.status == CatalogStatus::Failed) {
-        prop_assert!(!completed
-            .iter()
-            .any(|c| c.export_arn == f.export_arn && !f.export_arn.is_empty()));
-    }
-    let world_exports = world.exports.world();
-    for x in &world_exports.exports {
-        // Never past the horizon when asked for.
-        prop_assert!(
-            x.request.span.to <= x.started - world_exports.lag,
-            "window ends past the horizon: {x:?}"
-        );
-        // At most one export per window and attempt.
-        let same = world_exports
-            .exports
-            .iter()
-            .filter(|y| {
-                y.request.kind == x.request.kind
-                    && y.request.span == x.request.span
-                    && y.request.client_token == x.request.client_token
-            })
-            .count();
-        prop_assert_eq!(same, 1, "duplicate export {:?}", x.request.span);
-    }
-    drop(world_exports);
-    let head = world
-        .ledger
-        .head
-        .lock()
-        .unwrap()
-        .clone()
-        .unwrap_or_default();
-    // The watermark never moves back within a chain.
-    if let Some(w) = head.watermark {
-        if let Some((c, prev)) = seen.last {
-            if c == head.chain {
-                prop_assert!(w >= prev, "watermark moved back from {prev} to {w}");
-            } else {
-                prop_assert!(head.chain > c, "chain number moved back");
-            }
-        }
-        seen.last = Some((head.chain, w));
-        if let Some((_, end)) = chain {
-            prop_assert_eq!(w, end, "watermark differs from the chain's end");
-        }
-    }
-    if head.state == WorkflowState::PitrGap {
-        prop_assert!(
-            seen.pitr_toggled,
-            "PITR_GAP without PITR having been disabled"
-        );
-    }
-    Ok(())
+fn check(world: &World, seen: &mut Checker) -> Result<(), TestCaseError> {
+    seen.check(world).map_err(TestCaseError::fail)
 }
 
 async fn play(window: i64, catch_up: i64, events: Vec<Event>) -> Result<(), TestCaseError> {
     let mut world =
         World::new(config(window, catch_up), 1_800_000_000).map_err(TestCaseError::fail)?;
     let mut live: Vec<Execution> = Vec::new();
-    let mut seen = Seen::default();
+    let mut seen = Checker::new();
     for ev in events {
         match ev {
             Event::Tick(s) => world.clock.advance(s),

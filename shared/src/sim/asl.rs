@@ -169,10 +169,9 @@ impl Execution {
         }
         let state = definition["States"]
             .get(&self.state)
-            .cloned()
             .ok_or_else(|| format!("no state {}", self.state))?;
         match state["Type"].as_str().unwrap_or_default() {
-            "Task" => self.task(&state, run_task).await,
+            "Task" => self.task(state, run_task).await,
             "Choice" => {
                 let mut chosen = None;
                 for rule in state["Choices"].as_array().into_iter().flatten() {

@@ -6,6 +6,8 @@
 //! transitions the deployed workflow takes.
 
 pub mod asl;
+pub mod chaos;
+pub mod invariants;
 pub mod world;
 
 pub use asl::{Execution, Finish, TaskError};

@@ -122,8 +122,7 @@ impl World {
     /// Steps `exec` once at the current time.
     pub async fn step(&self, exec: &mut Execution) -> Result<bool, String> {
         let now = self.now();
-        let def = self.definition.clone();
-        exec.step(&def, now, |resource, input| {
+        exec.step(&self.definition, now, |resource, input| {
             self.invoke_owned(resource, input)
         })
         .await

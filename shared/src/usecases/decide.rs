@@ -13,6 +13,11 @@ use crate::error::CoreError;
 use crate::io::{DecideInput, Outcome, Step};
 use crate::ports::{ControlStore, ExportError, ExportService, Ledger, Notifier};
 
+/// How long after its intent an export never confirmed (no ARN recorded) is
+/// asked for again with the same client token: safely under the 8 hours the
+/// service remembers a token after its export finished.
+pub const TOKEN_SAFE_AGE: crate::domain::Epoch = 7 * 3600;
+
 /// Reads the run context from the state input: the schedule's `{"time"}`,
 /// `{}` for a manual run, or the previous step in the drain loop.
 fn context(input: &DecideInput) -> Result<Step, CoreError> {
@@ -128,6 +133,32 @@ where
                 head.version,
                 plan.blocks_behind(span.to, edge),
             )
+        }
+        Decision::Resume { flight }
+            if flight.export_arn.is_none() && now - flight.started_at >= TOKEN_SAFE_AGE =>
+        {
+            // The service forgets a client token 8 hours after its export
+            // finished: asking again with it now could start a second export
+            // of this window and attempt. Count the attempt as failed, so the
+            // next run asks with the next attempt's token.
+            let (next, entry) = head.fail(
+                &flight.client_token,
+                "ClientTokenExpired",
+                "the export was never confirmed and its client token may have expired",
+                now,
+            )?;
+            let mut out = ctx.next(Outcome::NotDue);
+            if env
+                .ledger
+                .put_head_with_entry(&next, Env::<C, L, X, N>::expected(&head), &entry)
+                .await?
+            {
+                env.mirror(Some(&head), &next).await?;
+                out.reason = Some("unconfirmed export given up; the next run tries again".into());
+            } else {
+                out.reason = Some("another execution changed the ledger first".into());
+            }
+            out
         }
         Decision::Resume { flight } if flight.export_arn.is_none() => {
             // Recorded but perhaps never asked for: ask again, same token.
