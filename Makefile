@@ -6,7 +6,7 @@ TOOLS := scripts/tools.sh
 ENV := eval "$$($(TOOLS) env)"
 FUNCTIONS := decide-mode start-export check-status advance-state notify
 
-.PHONY: help tools test unit lint check-asl check-template check-deps infra-test audit e2e emulator-test demo local-build build lambda deploy clean
+.PHONY: help tools test unit lint check-asl check-template check-deps infra-test audit e2e emulator-test demo chaos local-build build lambda deploy clean
 
 help:
 	@echo "make demo    run the whole workflow locally on a simulated day"
@@ -14,6 +14,7 @@ help:
 	@echo "make build   sam build (cargo-lambda, arm64, provided.al2023)"
 	@echo "make deploy  guided sam deploy"
 	@echo "make lambda  release arm64 binaries and their sizes"
+	@echo "make chaos   the long chaos run (core simulation and end to end)"
 	@echo "make audit   known-vulnerability check of the dependencies (needs network)"
 
 tools:
@@ -40,6 +41,12 @@ demo: local-build
 
 e2e: local-build
 	@$(LOCAL) python3 -m pytest -q tests/e2e
+
+# The long chaos run: 20,000 simulated days of the core (about 11 minutes),
+# then two days of random faults on the real engine and functions.
+chaos: local-build
+	@$(ENV); INCX_CHAOS_DAYS=$${INCX_CHAOS_DAYS:-20000} cargo test --locked -p incx-core --test chaos chaos_keeps -- --nocapture
+	@$(LOCAL) python3 -m pytest -q -s tests/e2e/test_chaos_e2e.py
 
 emulator-test: tools
 	@$(LOCAL) python3 -m pytest -q tests/emulator

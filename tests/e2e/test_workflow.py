@@ -4,6 +4,7 @@ Each ends with the table rebuilt from the exported chain and compared."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 
 def outcomes(executions, state="Decide"):
@@ -237,3 +238,29 @@ def test_notifications_carry_the_original_fields_and_the_status_attribute(world)
     assert failed[0]["message"]["status"] == "FAILED" and failed[0]["subject"] == "INCREMENTAL_EXPORT FAILED"
     assert world.driver.notifications("SUCCESS") == []
     world.settle_and_verify(4)
+
+
+def test_the_real_engine_takes_the_paths_the_simulation_takes(world):
+    """The chaos simulation interprets the same definition; here the real
+    engine must enter the same states for the same events, so the two cannot
+    drift (shared/tests/chaos.rs checks the simulation against this file)."""
+    expected = json.loads((Path(__file__).parent / "expected_paths.json").read_text())
+    paths = {"first_run_full_export": world.run(0)[0].path}
+    paths["nothing_to_do"] = world.run(1)[0].path
+    world.write(world.t0 + 1800)
+    world.run(2)
+    world.write(world.t0 + 3 * 900)
+    paths["one_window"] = world.run(3)[0].path
+    world.aws.emulator("/_emulator/faults", {"fail_next_export": "S3NoSuchBucket"})
+    paths["export_fails"] = world.run(4)[0].path
+    world.driver.set_action("PAUSE")
+    paths["paused"] = world.run(5)[0].path
+    world.driver.set_action("RUN")
+    world.driver.set_pitr(False)
+    paths["pitr_disabled"] = world.run(6)[0].path
+    for name, path in paths.items():
+        assert path == expected[name], (name, path)
+    assert set(paths) == set(expected) - {"_comment"}
+    world.driver.set_pitr(True)
+    world.driver.set_action("RESET_WITH_FULL_EXPORT_AGAIN")
+    world.settle_and_verify(7)
