@@ -16,7 +16,8 @@ use crate::ports::{
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+/// Locks, ignoring poisoning: a panicked holder leaves plain data behind.
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
@@ -87,6 +88,11 @@ pub struct MemoryLedger {
 }
 
 impl MemoryLedger {
+    /// The head as stored now (the default before the first write).
+    pub fn head_now(&self) -> Head {
+        lock(&self.head).clone().unwrap_or_default()
+    }
+
     fn fault(&self) -> Result<(), CoreError> {
         lock(&self.faults).pop_front().map_or(Ok(()), Err)
     }

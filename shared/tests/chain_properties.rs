@@ -43,19 +43,7 @@ fn event() -> impl Strategy<Value = Event> {
 }
 
 fn config(window: i64, catch_up: i64) -> Config {
-    Config::from_lookup(|k| {
-        Some(match k {
-            "TABLE_NAME" => "orders".into(),
-            "DEPLOYMENT_ALIAS" => "orders".into(),
-            "DATA_EXPORT_BUCKET" => "bucket".into(),
-            "TOPIC_ARN" => "arn:aws:sns:us-east-1:000000000000:t".into(),
-            "LEDGER_TABLE" => "ledger".into(),
-            "WINDOW_MINUTES" => window.to_string(),
-            "MAX_CATCH_UP_MINUTES" => catch_up.to_string(),
-            _ => return None,
-        })
-    })
-    .expect("test configuration is valid")
+    incx_core::sim::chaos::config(window, catch_up).expect("test configuration is valid")
 }
 
 fn check(world: &World, seen: &mut Checker) -> Result<(), TestCaseError> {

@@ -17,6 +17,7 @@ use crate::domain::notification::Status;
 use crate::domain::window::MIN_WINDOW;
 use crate::domain::Epoch;
 use crate::error::CoreError;
+use crate::memory::lock;
 use crate::ports::{ExportError, ExportService};
 use crate::usecases::MAX_EXPORTS_PER_EXECUTION;
 use serde::Serialize;
@@ -308,13 +309,9 @@ impl Run {
 
     fn push(&self, port: Port, f: Fault) {
         match (port, f) {
-            (Port::Ledger, Fault::Core(e)) => self.world.ledger.faults.lock().unwrap().push_back(e),
-            (Port::Control, Fault::Core(e)) => {
-                self.world.control.faults.lock().unwrap().push_back(e)
-            }
-            (Port::Notifier, Fault::Core(e)) => {
-                self.world.notifier.faults.lock().unwrap().push_back(e)
-            }
+            (Port::Ledger, Fault::Core(e)) => lock(&self.world.ledger.faults).push_back(e),
+            (Port::Control, Fault::Core(e)) => lock(&self.world.control.faults).push_back(e),
+            (Port::Notifier, Fault::Core(e)) => lock(&self.world.notifier.faults).push_back(e),
             (_, Fault::Export(e)) => self.world.exports.world().faults.push_back(e),
             (Port::Exports, Fault::Core(_)) => {}
         }
@@ -322,18 +319,18 @@ impl Run {
 
     fn queued(&self, port: Port) -> usize {
         match port {
-            Port::Ledger => self.world.ledger.faults.lock().unwrap().len(),
-            Port::Control => self.world.control.faults.lock().unwrap().len(),
-            Port::Notifier => self.world.notifier.faults.lock().unwrap().len(),
+            Port::Ledger => lock(&self.world.ledger.faults).len(),
+            Port::Control => lock(&self.world.control.faults).len(),
+            Port::Notifier => lock(&self.world.notifier.faults).len(),
             Port::Exports => self.world.exports.world().faults.len(),
         }
     }
 
     fn clear_faults(&mut self) {
-        self.world.ledger.faults.lock().unwrap().clear();
-        *self.world.ledger.crash_after_write.lock().unwrap() = 0;
-        self.world.control.faults.lock().unwrap().clear();
-        self.world.notifier.faults.lock().unwrap().clear();
+        lock(&self.world.ledger.faults).clear();
+        *lock(&self.world.ledger.crash_after_write) = 0;
+        lock(&self.world.control.faults).clear();
+        lock(&self.world.notifier.faults).clear();
         let mut w = self.world.exports.world();
         w.faults.clear();
         w.fail_next = None;
@@ -374,7 +371,7 @@ impl Run {
         }
         // A crash right after a ledger write (intent, ARN, completion).
         if self.rng.chance(0.006) {
-            *self.world.ledger.crash_after_write.lock().unwrap() = self.rng.range(1, 8) as u32;
+            *lock(&self.world.ledger.crash_after_write) = self.rng.range(1, 8) as u32;
             self.stats.crash += 1;
             // Sometimes followed by a long outage (past the 8 h a client
             // token is remembered).
@@ -383,7 +380,7 @@ impl Run {
             }
         }
         if let Some(len) = self.outage_after_crash {
-            if *self.world.ledger.crash_after_write.lock().unwrap() == 0 {
+            if *lock(&self.world.ledger.crash_after_write) == 0 {
                 self.outage = Some((Port::Ledger, now + len));
                 self.outage_after_crash = None;
                 self.stats.outage += 1;
@@ -403,9 +400,9 @@ impl Run {
             }
             Some((p, _)) => {
                 match p {
-                    Port::Ledger => self.world.ledger.faults.lock().unwrap().clear(),
-                    Port::Control => self.world.control.faults.lock().unwrap().clear(),
-                    Port::Notifier => self.world.notifier.faults.lock().unwrap().clear(),
+                    Port::Ledger => lock(&self.world.ledger.faults).clear(),
+                    Port::Control => lock(&self.world.control.faults).clear(),
+                    Port::Notifier => lock(&self.world.notifier.faults).clear(),
                     Port::Exports => self.world.exports.world().faults.clear(),
                 }
                 self.outage = None;
@@ -459,7 +456,7 @@ impl Run {
             if r.chance(0.5) {
                 self.world.control.set("BOGUS");
             } else {
-                *self.world.control.control.lock().unwrap() = Default::default();
+                *lock(&self.world.control.control) = Default::default();
             }
             self.stats.bad_control += 1;
         }
@@ -509,7 +506,7 @@ impl Run {
     /// FAILED notification (NotifyOperator succeeded).
     fn finished(&mut self, e: &Execution) -> Result<(), ChaosFailure> {
         if e.trace.last().map(String::as_str) == Some("OperatorNeeded") {
-            let all = self.world.notifier.published.lock().unwrap();
+            let all = lock(&self.world.notifier.published);
             let found = all[self.notifications_seen.min(all.len())..]
                 .iter()
                 .any(|n| n.execution_id == e.id && n.status == Status::Failed);
@@ -546,7 +543,7 @@ impl Run {
 
     /// Chaos until `end`.
     async fn chaos(&mut self, end: Epoch) -> Result<(), ChaosFailure> {
-        self.notifications_seen = self.world.notifier.published.lock().unwrap().len();
+        self.notifications_seen = lock(&self.world.notifier.published).len();
         loop {
             let now = self.world.now();
             // Run what can run, interleaved at random.
@@ -611,14 +608,7 @@ impl Run {
 
     /// Whether the next run, with no faults, must call for a person.
     async fn needs_person(&self) -> bool {
-        let head = self
-            .world
-            .ledger
-            .head
-            .lock()
-            .unwrap()
-            .clone()
-            .unwrap_or_default();
+        let head = self.world.ledger.head_now();
         if head.in_flight.is_some() {
             return false;
         }
@@ -634,7 +624,7 @@ impl Run {
             _ => return true,
         };
         let reset = control.as_deref() == Some("RESET_WITH_FULL_EXPORT_AGAIN")
-            && !(self.world.control.control.lock().unwrap().version == head.reset_version
+            && !(lock(&self.world.control.control).version == head.reset_version
                 && head.mode == crate::domain::ledger::Mode::Incremental);
         if reset || head.mode == crate::domain::ledger::Mode::NeedsFullExport {
             return false;
@@ -656,14 +646,7 @@ impl Run {
             self.finished(&e)?;
         }
         self.extra.clear();
-        let head = self
-            .world
-            .ledger
-            .head
-            .lock()
-            .unwrap()
-            .clone()
-            .unwrap_or_default();
+        let head = self.world.ledger.head_now();
         let now = self.world.now();
         let behind = now - head.watermark.unwrap_or(now);
         // Each run drains up to MAX_EXPORTS_PER_EXECUTION windows, but the
@@ -683,7 +666,7 @@ impl Run {
             }
             self.next_schedule += self.window;
             let person = self.needs_person().await;
-            let before = self.world.notifier.published.lock().unwrap().len();
+            let before = lock(&self.world.notifier.published).len();
             self.notifications_seen = before;
             let mut e = self.world.start_execution();
             self.stats.executions += 1;
@@ -694,14 +677,7 @@ impl Run {
             self.after_step()?;
             self.finished(&e)?;
             if std::env::var_os("INCX_CHAOS_DEBUG").is_some() {
-                let h = self
-                    .world
-                    .ledger
-                    .head
-                    .lock()
-                    .unwrap()
-                    .clone()
-                    .unwrap_or_default();
+                let h = self.world.ledger.head_now();
                 eprintln!(
                     "recover t={} wm={:?} behind={} steps={} last={:?} ctl={:?} fail={:?} dur={}",
                     self.world.now(),
@@ -715,7 +691,7 @@ impl Run {
                 );
             }
             if person {
-                let failed = self.world.notifier.published.lock().unwrap()[before..]
+                let failed = lock(&self.world.notifier.published)[before..]
                     .iter()
                     .any(|n| n.status == Status::Failed);
                 if !failed || e.trace.last().map(String::as_str) != Some("OperatorNeeded") {
@@ -727,14 +703,7 @@ impl Run {
             }
             // The operator's remedies.
             let control = self.world.control.value();
-            let head = self
-                .world
-                .ledger
-                .head
-                .lock()
-                .unwrap()
-                .clone()
-                .unwrap_or_default();
+            let head = self.world.ledger.head_now();
             if !self.world.exports.world().pitr_enabled {
                 self.world.exports.set_pitr(true);
             } else if !matches!(
@@ -748,14 +717,7 @@ impl Run {
                 self.world.control.set("RESET_WITH_FULL_EXPORT_AGAIN");
             }
         }
-        let head = self
-            .world
-            .ledger
-            .head
-            .lock()
-            .unwrap()
-            .clone()
-            .unwrap_or_default();
+        let head = self.world.ledger.head_now();
         let horizon = self.world.now() - 300;
         let Some(watermark) = head.watermark else {
             return Err(self.fail("no chain after recovery"));
@@ -786,17 +748,13 @@ impl Run {
         let w = self.world.exports.world();
         self.stats.exports = w.exports.len() as u64;
         drop(w);
-        let entries = self.world.ledger.entries.lock().unwrap();
+        let entries = lock(&self.world.ledger.entries);
         self.stats.windows_completed = entries
             .iter()
             .filter(|e| e.status == crate::domain::ledger::CatalogStatus::Completed)
             .count() as u64;
         self.stats.chains = u64::from(
-            self.world
-                .ledger
-                .head
-                .lock()
-                .unwrap()
+            lock(&self.world.ledger.head)
                 .as_ref()
                 .map_or(0, |h| h.chain),
         );
