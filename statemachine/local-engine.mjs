@@ -1,12 +1,11 @@
 #!/usr/bin/env node
-// Runs statemachine/export.asl.json in aws-local-stepfunctions 3.0.0 with fake functions,
-// to show the definition loads in a real ASL engine and takes the paths it should, and to count
-// state transitions (what Step Functions Standard bills).
+// The definition in a real ASL engine (aws-local-stepfunctions 3.0.0). runExecution() is the
+// core of the local runner (tests/runner/run.mjs), whose handlers invoke the real functions
+// under cargo lambda watch. Run as a script, it plays scenarios with canned function outputs
+// to show the definition takes the paths it should, and counts the state transitions (what
+// Step Functions Standard bills); scripts/check-asl.sh runs it in `make test`.
 //
 //   NODE_PATH="$INCX_CACHE/node/node_modules" node statemachine/local-engine.mjs
-//
-// runExecution() is meant to become the core of the local runner: there, the fakes are replaced
-// by handlers that invoke the real functions (cargo lambda watch).
 //
 // What this engine does, as of 3.0.0 (read from its build and checked by the scenarios below):
 // - `new StateMachine(definition)` validates with asl-validator (checkArn and checkPaths on), so
@@ -40,7 +39,7 @@ import { substitute } from './validate.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const DEFAULT_DEFINITION = join(HERE, 'export.asl.json');
-const EXECUTION_ARN = 'arn:aws:states:us-east-1:123456789012:execution:incx-export:local-probe';
+const EXECUTION_ARN = 'arn:aws:states:us-east-1:123456789012:execution:incx-export:local';
 
 function requireTool(name) {
   const require = createRequire(import.meta.url);
@@ -156,7 +155,7 @@ function readPlainPath(value, path) {
 const TIME = '2026-11-25T12:06:00Z';
 const EXPORT = {
   kind: 'INCREMENTAL_EXPORT', from: 1795003200, to: 1795089600, attempt: 1,
-  clientToken: 'probe-token', exportArn: null, startedAt: null, chain: 1,
+  clientToken: 'scenario-token', exportArn: null, startedAt: null, chain: 1,
 };
 const EXPORT_ARN = 'arn:aws:dynamodb:us-east-1:123456789012:table/t/export/01795089600000-0123abcd';
 const NOTIFICATION = { message: 'Incremental export completed', exportType: 'INCREMENTAL_EXPORT', status: 'SUCCESS' };

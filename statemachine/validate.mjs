@@ -200,7 +200,7 @@ function main(args) {
   return 0;
 }
 
-// Run only as a script (the probe and the local runner import substitute()). Compare real paths:
+// Run only as a script (the local engine and the runner import substitute()). Compare real paths:
 // a symlinked checkout must not turn the check into a silent no-op.
 if (process.argv[1] && realpathSync(fileURLToPath(import.meta.url)) === realpathSync(process.argv[1])) {
   process.exitCode = main(process.argv.slice(2));
