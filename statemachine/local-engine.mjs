@@ -31,27 +31,14 @@
 //   where AWS has none) and raises States.Timeout.
 
 import { readFileSync, realpathSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { substitute } from './validate.mjs';
+import { requireTool, substitute } from './validate.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const DEFAULT_DEFINITION = join(HERE, 'export.asl.json');
 const EXECUTION_ARN = 'arn:aws:states:us-east-1:123456789012:execution:incx-export:local';
 
-function requireTool(name) {
-  const require = createRequire(import.meta.url);
-  try {
-    return require(name);
-  } catch (error) {
-    if (error.code !== 'MODULE_NOT_FOUND' || !String(error.message).includes(`'${name}'`)) throw error;
-  }
-  const cache =
-    process.env.INCX_CACHE || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'incx');
-  return require(require.resolve(name, { paths: [join(cache, 'node')] }));
-}
 
 const { StateMachine } = requireTool('aws-local-stepfunctions');
 

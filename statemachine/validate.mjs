@@ -27,7 +27,8 @@ const BROKEN_FIXTURES = {
   'task-without-catch.asl.json': 'has no Catch',
 };
 
-function requireTool(name) {
+/** Loads a tool from node_modules, or from the project's tools cache. */
+export function requireTool(name) {
   const require = createRequire(import.meta.url);
   try {
     return require(name);

@@ -141,6 +141,27 @@ pub struct CatalogEntry {
 }
 
 impl CatalogEntry {
+    /// The entry of a finished export, with no figures yet.
+    fn finished(flight: &InFlight, status: CatalogStatus, now: Epoch) -> Self {
+        Self {
+            chain: flight.chain,
+            kind: flight.kind,
+            span: flight.span,
+            attempt: flight.attempt,
+            export_arn: flight.export_arn.clone().unwrap_or_default(),
+            status,
+            item_count: 0,
+            billed_size_bytes: 0,
+            manifest: None,
+            started_at: flight.started_at,
+            start_time: None,
+            end_time: None,
+            failure_code: None,
+            failure_message: None,
+            recorded_at: now,
+        }
+    }
+
     /// The sort key: chains in order, then windows by end, then attempts.
     pub fn sort_key(&self) -> String {
         format!(
@@ -288,21 +309,12 @@ impl Head {
         next.in_flight = None;
         next.last_failure = None;
         let entry = CatalogEntry {
-            chain: flight.chain,
-            kind: flight.kind,
-            span: flight.span,
-            attempt: flight.attempt,
-            export_arn: flight.export_arn.clone().unwrap_or_default(),
-            status: CatalogStatus::Completed,
             item_count: result.item_count,
             billed_size_bytes: result.billed_size_bytes,
             manifest: result.manifest.clone(),
-            started_at: flight.started_at,
             start_time: result.start_time,
             end_time: result.end_time,
-            failure_code: None,
-            failure_message: None,
-            recorded_at: now,
+            ..CatalogEntry::finished(&flight, CatalogStatus::Completed, now)
         };
         Ok((next.bumped(now), entry))
     }
@@ -328,21 +340,9 @@ impl Head {
             message: message.to_string(),
         });
         let entry = CatalogEntry {
-            chain: flight.chain,
-            kind: flight.kind,
-            span: flight.span,
-            attempt: flight.attempt,
-            export_arn: flight.export_arn.clone().unwrap_or_default(),
-            status: CatalogStatus::Failed,
-            item_count: 0,
-            billed_size_bytes: 0,
-            manifest: None,
-            started_at: flight.started_at,
-            start_time: None,
-            end_time: None,
             failure_code: Some(code.to_string()),
             failure_message: Some(message.to_string()),
-            recorded_at: now,
+            ..CatalogEntry::finished(&flight, CatalogStatus::Failed, now)
         };
         Ok((next.bumped(now), entry))
     }
