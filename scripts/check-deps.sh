@@ -10,19 +10,10 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 eval "$("$ROOT/scripts/tools.sh" env)"
 
-CARGO_DENY_VERSION=0.20.2          # needs rustc >= 1.88
-TOOLS_ROOT="$INCX_CACHE/cargo-tools"
-DENY="$TOOLS_ROOT/bin/cargo-deny"
-
 log() { printf '[check-deps] %s\n' "$*" >&2; }
 
-if ! { [ -x "$DENY" ] && "$DENY" --version 2>/dev/null | grep -qx "cargo-deny $CARGO_DENY_VERSION"; }; then
-  log "installing cargo-deny $CARGO_DENY_VERSION into $TOOLS_ROOT (once; compiles for a few minutes)"
-  cargo install cargo-deny --locked --version "$CARGO_DENY_VERSION" --root "$TOOLS_ROOT" >&2
-else
-  log "cargo-deny $CARGO_DENY_VERSION already installed"
-fi
-export PATH="$TOOLS_ROOT/bin:$PATH"
+# shellcheck source=scripts/cargo-deny-install.sh
+. "$ROOT/scripts/cargo-deny-install.sh"
 
 # cargo metadata needs every package's manifest, for all targets; fetch the
 # ones the registry cache lacks (a no-op once cached, and offline then).

@@ -632,18 +632,20 @@ impl Run {
         head.state == WorkflowState::PitrGap || head.watermark.is_some_and(|w| w < earliest)
     }
 
+    /// Runs an execution to its end, checking the chain after it.
+    async fn complete(&mut self, e: &mut Execution) -> Result<(), ChaosFailure> {
+        self.world.run_to_end(e).await.map_err(|m| self.fail(m))?;
+        self.after_step()?;
+        self.finished(e)
+    }
+
     /// The faults stop; the operator follows the remedies; the chain must
     /// catch up within a bounded number of runs.
     async fn recover(&mut self) -> Result<(), ChaosFailure> {
         self.clear_faults();
         self.stats.recoveries += 1;
         for mut e in std::mem::take(&mut self.live) {
-            self.world
-                .run_to_end(&mut e)
-                .await
-                .map_err(|m| self.fail(m))?;
-            self.after_step()?;
-            self.finished(&e)?;
+            self.complete(&mut e).await?;
         }
         self.extra.clear();
         let head = self.world.ledger.head_now();
@@ -670,12 +672,7 @@ impl Run {
             self.notifications_seen = before;
             let mut e = self.world.start_execution();
             self.stats.executions += 1;
-            self.world
-                .run_to_end(&mut e)
-                .await
-                .map_err(|m| self.fail(m))?;
-            self.after_step()?;
-            self.finished(&e)?;
+            self.complete(&mut e).await?;
             if std::env::var_os("INCX_CHAOS_DEBUG").is_some() {
                 let h = self.world.ledger.head_now();
                 eprintln!(
