@@ -122,8 +122,9 @@ class LocalAws:
             "AWS_SESSION_TOKEN": "test",
             "AWS_REGION": REGION,
             "AWS_DEFAULT_REGION": REGION,
-            "AWS_ENDPOINT_URL": self.url("moto"),
-            "AWS_ENDPOINT_URL_DYNAMODB": self.url("emulator"),
+            # Every service through the emulator: it answers DynamoDB's export
+            # operations and journals what it forwards to moto.
+            "AWS_ENDPOINT_URL": self.url("emulator"),
             "AWS_EC2_METADATA_DISABLED": "true",
         }
 
