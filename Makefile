@@ -26,13 +26,14 @@ test: tools lint unit check-asl check-template check-deps infra-test emulator-te
 lint: tools
 	@$(ENV); cargo fmt --all --check
 	@$(ENV); cargo clippy --workspace --all-targets --locked -- -D warnings
+	@$(ENV); scripts/check-architecture.sh
 
 unit: tools
 	@$(ENV); cargo test --workspace --locked
 
 # The functions and the verify command, as `cargo lambda watch` serves them.
 local-build: tools
-	@$(ENV); cargo build --workspace --locked --bins
+	@$(ENV); cargo build --workspace --locked --bins --features incx-aws/local-clock
 
 LOCAL := $(ENV); export NODE_PATH="$$INCX_CACHE/node/node_modules";
 
@@ -45,7 +46,7 @@ e2e: local-build
 # The long chaos run: 20,000 simulated days of the core (about 11 minutes),
 # then two days of random faults on the real engine and functions.
 chaos: local-build
-	@$(ENV); INCX_CHAOS_DAYS=$${INCX_CHAOS_DAYS:-20000} cargo test --locked -p incx-core --test chaos chaos_keeps -- --nocapture
+	@$(ENV); INCX_CHAOS_DAYS=$${INCX_CHAOS_DAYS:-20000} cargo test --locked -p incx-sim --test it chaos_keeps -- --nocapture
 	@$(LOCAL) python3 -m pytest -q -s tests/e2e/test_chaos_e2e.py
 
 emulator-test: tools

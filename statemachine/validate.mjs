@@ -8,6 +8,10 @@
 // `${Name}` substitutions with plausible Lambda ARNs, runs asl-validator's library with ARN and
 // path checks on, and adds the checks it lacks: unknown targets, unreachable states, Tasks
 // without Retry/Catch/TimeoutSeconds, retrier fields it does not look at, missing comments.
+// It also holds the definition to the functions' contract (contracts/functions.schema.json,
+// generated from the Rust types): every outcome a function returns is routed somewhere, every
+// outcome a Choice names is one the function returns, and the Task each branch reaches accepts
+// that outcome as its input.
 //
 // asl-validator is loaded with require(), so NODE_PATH works (ES module imports ignore NODE_PATH),
 // falling back to the tools cache of scripts/tools.sh.
@@ -20,11 +24,19 @@ import { fileURLToPath } from 'node:url';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const DEFAULT_DEFINITION = join(HERE, 'export.asl.json');
+export const CONTRACT = join(HERE, '..', 'contracts', 'functions.schema.json');
+
+/** The functions' contract: [{ name, resource, input, output }] (JSON Schemas). */
+export function loadContract(path = CONTRACT) {
+  return JSON.parse(readFileSync(path, 'utf8')).functions;
+}
 
 // Broken fixtures for --self-test, with a fragment of the error each must produce.
 const BROKEN_FIXTURES = {
   'dangling-next.asl.json': 'not a state',
   'task-without-catch.asl.json': 'has no Catch',
+  'unrouted-outcome.asl.json': 'is not routed',
+  'wrong-input.asl.json': 'does not accept',
 };
 
 /** Loads a tool from node_modules, or from the project's tools cache. */
@@ -132,12 +144,82 @@ function ownChecks(definition) {
   return errors;
 }
 
+/** The `outcome` values a tagged contract schema allows (empty: not tagged). */
+function outcomes(schema) {
+  return (schema.oneOf ?? []).map((v) => v.properties?.outcome?.const).filter((o) => typeof o === 'string');
+}
+
+/** The Task a transition reaches, through Wait states (which pass their input on). */
+function reachedTask(states, name) {
+  const seen = new Set();
+  while (states[name]?.Type === 'Wait' && !seen.has(name)) {
+    seen.add(name);
+    name = states[name].Next;
+  }
+  return states[name]?.Type === 'Task' ? name : null;
+}
+
+/** The definition held to the functions' contract. Returns a list of messages. */
+export function contractChecks(definition, contract) {
+  const errors = [];
+  const states = definition.States ?? {};
+  const byResource = new Map(contract.map((f) => [substitute(f.resource), f]));
+  const fn = (name) => byResource.get(states[name]?.Resource);
+  // `outcomes` may arrive at `target` (a state name): its Task must accept each.
+  const arrive = (where, target, arriving) => {
+    const task = reachedTask(states, target);
+    if (!task || states[task].Parameters) return; // a Task with Parameters builds its own input
+    const accepted = outcomes(fn(task)?.input ?? {});
+    for (const o of arriving) {
+      if (!accepted.includes(o)) errors.push(`${where}: ${task} (${fn(task)?.name}) does not accept ${o}`);
+    }
+  };
+  for (const [name, state] of Object.entries(states)) {
+    if (state.Type !== 'Task') continue;
+    const f = fn(name);
+    if (!f) {
+      errors.push(`${name}: resource ${state.Resource} is none of the contract's functions`);
+      continue;
+    }
+    for (const [key, value] of Object.entries(state.Parameters ?? {})) {
+      if (key === 'outcome' && !outcomes(f.input).includes(value)) {
+        errors.push(`${name}: ${f.name} does not accept the outcome ${value} its Parameters set`);
+      }
+    }
+    const produced = outcomes(f.output);
+    if (state.End || produced.length === 0) continue;
+    const next = states[state.Next];
+    if (next?.Type !== 'Choice') {
+      arrive(name, state.Next, produced);
+      continue;
+    }
+    let remaining = [...produced];
+    for (const [i, rule] of (next.Choices ?? []).entries()) {
+      const where = `${state.Next}.Choices[${i}]`;
+      if (rule.Variable === '$.outcome' && typeof rule.StringEquals === 'string') {
+        const o = rule.StringEquals;
+        if (!produced.includes(o)) errors.push(`${where}: ${f.name} never returns ${o}`);
+        arrive(where, rule.Next, [o]);
+        remaining = remaining.filter((r) => r !== o);
+      } else {
+        arrive(where, rule.Next, remaining);
+      }
+    }
+    if (next.Default === 'UnknownOutcome' || next.Default === undefined) {
+      for (const o of remaining) errors.push(`${state.Next}: ${f.name}'s outcome ${o} is not routed`);
+    } else {
+      arrive(`${state.Next}.Default`, next.Default, remaining);
+    }
+  }
+  return errors;
+}
+
 function countStates(definition) {
   return machines(definition).reduce((n, { machine }) => n + Object.keys(machine.States ?? {}).length, 0);
 }
 
 /** Validates one definition file. Returns { errors, states }. */
-export function validateFile(path) {
+export function validateFile(path, contract = loadContract()) {
   let text;
   try {
     text = substitute(readFileSync(path, 'utf8'));
@@ -158,6 +240,7 @@ export function validateFile(path) {
   if (!result.isValid) errors.push(...result.errorsText('\n').split('\n').map((line) => `asl-validator: ${line}`));
   if (definition && typeof definition === 'object' && definition.States && typeof definition.States === 'object') {
     errors.push(...ownChecks(definition));
+    errors.push(...contractChecks(definition, contract));
   }
   return { errors, states: definition?.States ? countStates(definition) : 0 };
 }

@@ -3,10 +3,7 @@
 //! The service's refusals are mapped to [`ExportError`] variants the use
 //! cases act on (PITR off, time outside the window, token conflict...).
 
-use super::{describe, is_throttling};
-use crate::domain::export::{ExportKind, ExportRequest, ExportResult, ExportStatus, Pitr};
-use crate::ports::{ExportError, ExportService};
-use aws_sdk_dynamodb::error::SdkError;
+use crate::sdk::{describe, is_throttling, SdkError};
 use aws_sdk_dynamodb::operation::export_table_to_point_in_time::ExportTableToPointInTimeError as StartError;
 use aws_sdk_dynamodb::types::{
     ExportFormat, ExportStatus as SdkStatus, ExportType, ExportViewType,
@@ -14,10 +11,15 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_smithy_types::DateTime;
+use incx_core::domain::export::{
+    ExportError, ExportKind, ExportRequest, ExportResult, ExportStatus, Pitr,
+};
+use incx_core::ports::ExportService;
 use std::error::Error;
 use std::fmt::Debug;
 use std::sync::OnceLock;
 
+#[derive(Debug)]
 pub struct DynamoExportService {
     pub client: aws_sdk_dynamodb::Client,
     pub table_name: String,
@@ -41,6 +43,11 @@ where
 }
 
 impl DynamoExportService {
+    /// The exports of `table_name`, on the shared SDK configuration.
+    pub fn from_sdk(sdk: &aws_config::SdkConfig, table_name: &str) -> Self {
+        Self::new(aws_sdk_dynamodb::Client::new(sdk), table_name)
+    }
+
     pub fn new(client: aws_sdk_dynamodb::Client, table_name: impl Into<String>) -> Self {
         Self {
             client,
@@ -214,8 +221,7 @@ impl ExportService for DynamoExportService {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::adapters::{meta, mock_sdk};
-    use crate::domain::export::Span;
+    use crate::sdk::{meta, mock_sdk};
     use aws_sdk_dynamodb::operation::describe_continuous_backups::{
         DescribeContinuousBackupsError, DescribeContinuousBackupsOutput,
     };
@@ -233,6 +239,7 @@ mod tests {
     };
     use aws_sdk_dynamodb::Client;
     use aws_smithy_mocks::{mock, Rule, RuleMode};
+    use incx_core::domain::export::Span;
 
     const TABLE_ARN: &str = "arn:aws:dynamodb:us-east-1:123456789012:table/orders";
     const EXPORT_ARN: &str = "arn:aws:dynamodb:us-east-1:123456789012:table/orders/export/01";

@@ -4,13 +4,12 @@
 //! Every head write is conditional on the version that was read, so two
 //! executions can never both advance the chain.
 
-use super::{describe, is_throttling};
-use crate::domain::ledger::{CatalogEntry, Head};
-use crate::error::CoreError;
-use crate::ports::Ledger;
-use aws_sdk_dynamodb::error::SdkError;
+use crate::sdk::{describe, is_throttling, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use incx_core::domain::ledger::{CatalogEntry, Head};
+use incx_core::error::CoreError;
+use incx_core::ports::Ledger;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -22,6 +21,7 @@ type Item = HashMap<String, AttributeValue>;
 const HEAD_SK: &str = "HEAD";
 const ENTRY_PREFIX: &str = "EXPORT#";
 
+#[derive(Debug)]
 pub struct DynamoLedger {
     pub client: aws_sdk_dynamodb::Client,
     pub table: String,
@@ -58,6 +58,13 @@ fn s(v: &str) -> AttributeValue {
 }
 
 impl DynamoLedger {
+    /// The ledger table named by `LEDGER_TABLE`, on the shared SDK configuration.
+    pub fn from_env(sdk: &aws_config::SdkConfig, alias: &str) -> Result<Self, CoreError> {
+        let table = incx_core::config::Env::new(|k| std::env::var(k).ok())
+            .text(incx_core::config::vars::LEDGER_TABLE)?;
+        Ok(Self::new(aws_sdk_dynamodb::Client::new(sdk), table, alias))
+    }
+
     pub fn new(
         client: aws_sdk_dynamodb::Client,
         table: impl Into<String>,
@@ -272,9 +279,7 @@ impl Ledger for DynamoLedger {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::adapters::{meta, mock_sdk};
-    use crate::domain::export::{ExportKind, Span};
-    use crate::domain::ledger::{CatalogStatus, InFlight, Mode};
+    use crate::sdk::{meta, mock_sdk};
     use aws_sdk_dynamodb::operation::get_item::{GetItemError, GetItemOutput};
     use aws_sdk_dynamodb::operation::put_item::{PutItemError, PutItemOutput};
     use aws_sdk_dynamodb::operation::query::QueryOutput;
@@ -288,6 +293,8 @@ mod tests {
     use aws_sdk_dynamodb::types::CancellationReason;
     use aws_sdk_dynamodb::Client;
     use aws_smithy_mocks::{mock, RuleMode};
+    use incx_core::domain::export::{ExportKind, Span};
+    use incx_core::domain::ledger::{CatalogStatus, InFlight, Intent, Mode};
 
     fn head() -> Head {
         Head {
@@ -297,17 +304,19 @@ mod tests {
             full_export_time: Some(1_700_000_000),
             watermark: Some(1_700_000_900),
             in_flight: Some(InFlight {
-                kind: ExportKind::Incremental,
-                span: Span {
-                    from: Some(1_700_000_900),
-                    to: 1_700_001_800,
+                intent: Intent {
+                    kind: ExportKind::Incremental,
+                    span: Span {
+                        from: Some(1_700_000_900),
+                        to: 1_700_001_800,
+                    },
+                    attempt: 1,
+                    client_token: "tok".into(),
+                    started_at: 1_700_002_000,
+                    chain: 2,
+                    reset_version: Some(4),
                 },
-                attempt: 1,
-                client_token: "tok".into(),
                 export_arn: None,
-                started_at: 1_700_002_000,
-                chain: 2,
-                reset_version: Some(4),
             }),
             ..Head::default()
         }

@@ -1,14 +1,14 @@
-//! What every Lambda binary shares: JSON logs, the adapters built once per
-//! cold start, and faults turned into typed Lambda errors.
+//! Runs a use case as a Lambda function: JSON logs, the ports built once per
+//! cold start, the input parsed against the contract, and faults turned into
+//! typed Lambda errors whose `errorType` the state machine's Retry and Catch
+//! match.
 
-use crate::adapters::export::DynamoExportService;
-use crate::adapters::ledger::DynamoLedger;
-use crate::adapters::sns::SnsNotifier;
-use crate::adapters::ssm::SsmControlStore;
-use crate::config::Config;
-use crate::error::CoreError;
-use crate::ports::Clock;
-use crate::usecases::Env;
+use incx_core::contract::parse;
+use incx_core::error::CoreError;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 /// JSON logs, level from `RUST_LOG` (default `info`).
@@ -24,108 +24,55 @@ pub fn init_tracing() {
         .try_init();
 }
 
-/// The adapters of one function instance.
-pub struct App {
-    pub config: Config,
-    pub clock: Arc<dyn Clock>,
-    pub control: SsmControlStore,
-    pub ledger: DynamoLedger,
-    pub exports: DynamoExportService,
-    pub notifier: SnsNotifier,
-}
-
-impl App {
-    /// Validates the configuration and builds the SDK clients (no network
-    /// call happens here).
-    pub async fn from_env() -> Result<Self, CoreError> {
-        let config = Config::from_env()?;
-        let sdk = crate::adapters::sdk_config().await;
-        let ddb = aws_sdk_dynamodb::Client::new(&sdk);
-        Ok(Self {
-            clock: crate::clock::from_env(),
-            control: SsmControlStore::new(aws_sdk_ssm::Client::new(&sdk), &config.alias),
-            ledger: DynamoLedger::new(ddb.clone(), &config.ledger_table, &config.alias),
-            exports: DynamoExportService::new(ddb, &config.table_name),
-            notifier: SnsNotifier::new(aws_sdk_sns::Client::new(&sdk), &config.topic_arn),
-            config,
-        })
-    }
-
-    pub fn env(&self) -> Env<'_, SsmControlStore, DynamoLedger, DynamoExportService, SnsNotifier> {
-        Env {
-            cfg: &self.config,
-            clock: self.clock.as_ref(),
-            control: &self.control,
-            ledger: &self.ledger,
-            exports: &self.exports,
-            notifier: &self.notifier,
-        }
+/// A fault as Lambda reports it: `errorType` is what Retry and Catch match.
+pub fn diagnostic(e: &CoreError) -> lambda_runtime::Diagnostic {
+    lambda_runtime::Diagnostic {
+        error_type: e.error_type().to_string(),
+        error_message: e.to_string(),
     }
 }
 
-impl From<CoreError> for lambda_runtime::Diagnostic {
-    fn from(e: CoreError) -> Self {
-        lambda_runtime::Diagnostic {
-            error_type: e.error_type().to_string(),
-            error_message: e.to_string(),
-        }
-    }
-}
+type Boxed<O> = Pin<Box<dyn Future<Output = Result<O, CoreError>> + Send>>;
 
-type BoxedStep<O> =
-    std::pin::Pin<Box<dyn std::future::Future<Output = Result<O, CoreError>> + Send>>;
-
-/// Runs a function whose use case takes and returns typed JSON: the input
-/// is parsed against the contract (a mismatch is a `BadInput` naming it).
-pub async fn serve_typed<I, O, F, Fut>(handle: F) -> Result<(), lambda_runtime::Error>
+/// Builds the function's ports once (`build`), then answers every event
+/// with `handle`. A bad configuration does not crash the runtime: every
+/// invocation answers with the `ConfigError`, so the workflow's Catch can
+/// tell an operator.
+pub async fn serve<S, I, O, B, H, HF>(build: B, handle: H) -> Result<(), lambda_runtime::Error>
 where
-    I: serde::de::DeserializeOwned + Send,
-    O: serde::Serialize,
-    F: Fn(Arc<App>, I) -> Fut + Send + Sync,
-    Fut: std::future::Future<Output = Result<O, CoreError>> + Send + 'static,
-{
-    serve(|app, event| {
-        let parsed = crate::io::parse::<I>(event);
-        // Boxed: the use cases' futures are deep, and naming their type in
-        // every binary's runtime loop exceeds the compiler's layout depth.
-        let fut = parsed.map(|input| -> BoxedStep<O> { Box::pin(handle(app, input)) });
-        async move {
-            let output = fut?.await?;
-            serde_json::to_value(output)
-                .map_err(|e| CoreError::service("json", format!("output not serializable: {e}")))
-        }
-    })
-    .await
-}
-
-/// Runs a function: builds the app once and hands each event to `handle`.
-/// A bad configuration does not crash the runtime: every invocation answers
-/// with the `ConfigError`, so the workflow's Catch can notify an operator.
-pub async fn serve<F, Fut>(handle: F) -> Result<(), lambda_runtime::Error>
-where
-    F: Fn(Arc<App>, serde_json::Value) -> Fut + Send + Sync,
-    Fut: std::future::Future<Output = Result<serde_json::Value, CoreError>> + Send,
+    S: Send + Sync + 'static,
+    B: Future<Output = Result<S, CoreError>>,
+    I: DeserializeOwned + Send + 'static,
+    O: Serialize + 'static,
+    H: Fn(Arc<S>, I) -> HF + Send + Sync,
+    HF: Future<Output = Result<O, CoreError>> + Send + 'static,
 {
     init_tracing();
-    let app = match App::from_env().await {
-        Ok(app) => Ok(Arc::new(app)),
+    let built = match build.await {
+        Ok(service) => Ok(Arc::new(service)),
         Err(e) => {
             tracing::error!(error = %e, "invalid configuration");
-            Err(e.to_string())
+            Err(diagnostic(&e))
         }
     };
     let handler =
         lambda_runtime::service_fn(|event: lambda_runtime::LambdaEvent<serde_json::Value>| {
-            let app = app.clone();
-            let fut = app.map(|a| handle(a, event.payload));
+            let prepared: Result<Boxed<O>, lambda_runtime::Diagnostic> =
+                built.clone().and_then(|service| {
+                    let input = parse::<I>(event.payload).map_err(|e| diagnostic(&e))?;
+                    // Boxed: the use cases' futures are deep, and naming their
+                    // type in every binary's runtime loop exceeds the
+                    // compiler's layout depth.
+                    Ok(Box::pin(handle(service, input)) as Boxed<O>)
+                });
             async move {
-                match fut {
-                    Ok(fut) => fut.await.map_err(lambda_runtime::Diagnostic::from),
-                    Err(msg) => Err(lambda_runtime::Diagnostic {
-                        error_type: "ConfigError".into(),
-                        error_message: msg,
-                    }),
-                }
+                let output = prepared?.await.map_err(|e| diagnostic(&e))?;
+                serde_json::to_value(output).map_err(|e| {
+                    diagnostic(&CoreError::service(
+                        "json",
+                        format!("output not serializable: {e}"),
+                    ))
+                })
             }
         });
     lambda_runtime::run(handler).await

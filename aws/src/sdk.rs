@@ -1,18 +1,8 @@
-//! One implementation of each port on the official AWS SDK crates.
-//!
-//! Clients come from [`sdk_config`], so `AWS_ENDPOINT_URL` and the
-//! per-service `AWS_ENDPOINT_URL_<SERVICE>` variables point them at local
-//! emulators without a code change. Each adapter maps the service's errors to
-//! what the domain can act on; everything else becomes a fault that names the
-//! service's error code and message.
-
-pub mod export;
-pub mod ledger;
-pub mod sns;
-pub mod ssm;
+//! What every adapter shares: the SDK configuration and the reading of a
+//! service's error (its code, a one-line detail, whether it is throttling).
 
 use aws_config::{BehaviorVersion, SdkConfig};
-use aws_sdk_dynamodb::error::SdkError;
+pub(crate) use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use std::error::Error;
@@ -43,12 +33,14 @@ const THROTTLING_CODES: &[&str] = &[
     "TooManyUpdates",
 ];
 
+#[allow(dead_code)] // unused when no adapter is built
 pub(crate) fn is_throttling(code: Option<&str>) -> bool {
     code.is_some_and(|c| THROTTLING_CODES.contains(&c))
 }
 
 /// The service's error code (if it answered) and a one-line detail with code
 /// and message, or the whole error chain for timeouts and network failures.
+#[allow(dead_code)]
 pub(crate) fn describe<E, R>(err: &SdkError<E, R>) -> (Option<String>, String)
 where
     E: ProvideErrorMetadata + Error + 'static,

@@ -1,15 +1,16 @@
 //! Notifications on an SNS topic: the JSON message of the original sample,
 //! plus a `status` message attribute for subscription filter policies.
 
-use super::{describe, is_throttling};
-use crate::domain::notification::Notification;
-use crate::error::CoreError;
-use crate::ports::Notifier;
+use crate::sdk::{describe, is_throttling};
 use aws_sdk_sns::types::MessageAttributeValue;
+use incx_core::domain::notification::Notification;
+use incx_core::error::CoreError;
+use incx_core::ports::Notifier;
 
 /// SNS refuses subjects of 100 characters or more.
 const SUBJECT_MAX: usize = 99;
 
+#[derive(Debug)]
 pub struct SnsNotifier {
     pub client: aws_sdk_sns::Client,
     pub topic_arn: String,
@@ -34,6 +35,13 @@ fn subject(raw: &str) -> String {
 }
 
 impl SnsNotifier {
+    /// The topic named by `TOPIC_ARN`, on the shared SDK configuration.
+    pub fn from_env(sdk: &aws_config::SdkConfig) -> Result<Self, CoreError> {
+        let topic = incx_core::config::Env::new(|k| std::env::var(k).ok())
+            .text(incx_core::config::vars::TOPIC_ARN)?;
+        Ok(Self::new(aws_sdk_sns::Client::new(sdk), topic))
+    }
+
     pub fn new(client: aws_sdk_sns::Client, topic_arn: impl Into<String>) -> Self {
         Self {
             client,
@@ -85,12 +93,12 @@ impl Notifier for SnsNotifier {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::adapters::{meta, mock_sdk};
-    use crate::domain::decision::OperatorReason;
+    use crate::sdk::{meta, mock_sdk};
     use aws_sdk_sns::operation::publish::{PublishError, PublishOutput};
     use aws_sdk_sns::types::error::NotFoundException;
     use aws_sdk_sns::Client;
     use aws_smithy_mocks::{mock, RuleMode};
+    use incx_core::domain::decision::OperatorReason;
 
     const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:exports";
 

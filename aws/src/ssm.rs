@@ -1,14 +1,14 @@
 //! The operator's control and the original's read-only mirrors, as SSM
 //! parameters under `/incremental-export/<alias>/`.
 
-use super::{describe, is_throttling};
-use crate::domain::control::WorkflowAction;
-use crate::domain::timefmt::rfc3339;
-use crate::error::CoreError;
-use crate::ports::{Control, ControlStore, Mirrors};
-use aws_sdk_ssm::error::SdkError;
+use crate::sdk::{describe, is_throttling, SdkError};
 use aws_sdk_ssm::types::ParameterType;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use incx_core::domain::control::{Control, WorkflowAction};
+use incx_core::domain::mirrors::Mirrors;
+use incx_core::domain::timefmt::rfc3339;
+use incx_core::error::CoreError;
+use incx_core::ports::ControlStore;
 use std::error::Error;
 use std::fmt::Debug;
 
@@ -18,12 +18,18 @@ const LAST_INCREMENTAL: &str = "last-incremental-export-time";
 const INITIATED: &str = "workflow-initiated";
 const STATE: &str = "workflow-state";
 
+#[derive(Debug)]
 pub struct SsmControlStore {
     pub client: aws_sdk_ssm::Client,
     pub alias: String,
 }
 
 impl SsmControlStore {
+    /// The store of `alias`'s parameters, on the shared SDK configuration.
+    pub fn from_sdk(sdk: &aws_config::SdkConfig, alias: &str) -> Self {
+        Self::new(aws_sdk_ssm::Client::new(sdk), alias)
+    }
+
     pub fn new(client: aws_sdk_ssm::Client, alias: impl Into<String>) -> Self {
         Self {
             client,
@@ -149,8 +155,7 @@ impl ControlStore for SsmControlStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::adapters::{meta, mock_sdk};
-    use crate::domain::ledger::WorkflowState;
+    use crate::sdk::{meta, mock_sdk};
     use aws_sdk_ssm::operation::delete_parameter::{DeleteParameterError, DeleteParameterOutput};
     use aws_sdk_ssm::operation::get_parameter::{GetParameterError, GetParameterOutput};
     use aws_sdk_ssm::operation::put_parameter::{PutParameterError, PutParameterOutput};
@@ -158,6 +163,7 @@ mod tests {
     use aws_sdk_ssm::types::Parameter;
     use aws_sdk_ssm::Client;
     use aws_smithy_mocks::{mock, RuleMode};
+    use incx_core::domain::ledger::WorkflowState;
 
     fn put_ok(name: &'static str, value: &'static str) -> aws_smithy_mocks::Rule {
         mock!(Client::put_parameter)

@@ -1,9 +1,13 @@
 //! Configuration, read once at cold start from the function's environment
 //! and validated, with errors that name the variable, the value and what is
 //! allowed. The names mirror the original sample's parameters.
+//!
+//! [`VARIABLES`] is the one description of every variable: the parser uses
+//! it, and a test writes it to `contracts/config.json`, which the template
+//! tests read.
 
+use crate::domain::control::shown_value;
 use crate::domain::window::WindowPlan;
-use crate::domain::Epoch;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("configuration: {variable}={shown} is not allowed: {allowed}")]
@@ -43,7 +47,7 @@ impl ViewType {
     }
 }
 
-/// Everything the functions are told by the stack.
+/// What the workflow's functions are told by the stack.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     pub table_name: String,
@@ -55,8 +59,14 @@ pub struct Config {
     pub format: ExportFormat,
     pub view_type: ViewType,
     pub max_catch_up_minutes: i64,
-    pub topic_arn: String,
-    pub ledger_table: String,
+}
+
+/// What `notify` needs, and nothing more: it must work whatever else the
+/// configuration says, so that a configuration error reaches the operator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticeConfig {
+    /// The table's name, for the messages (`(unset)` when missing).
+    pub table_name: String,
 }
 
 /// Environment variable names, one place for the functions, the template
@@ -75,52 +85,220 @@ pub mod vars {
     pub const LEDGER_TABLE: &str = "LEDGER_TABLE";
 }
 
+/// What a variable may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// Any non-blank text.
+    Text,
+    /// `^[a-z0-9]{1,15}$`.
+    Alias,
+    /// Any text; slashes at either end are trimmed; empty means none.
+    Prefix,
+    /// A whole number in `min..=max`; empty or unset means the default.
+    Integer { default: i64, min: i64, max: i64 },
+    /// One of `values`; empty or unset means the first.
+    OneOf { values: &'static [&'static str] },
+}
+
+/// One environment variable of the functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Variable {
+    pub name: &'static str,
+    /// The template parameter it comes from, if any (the others name
+    /// resources the stack creates).
+    pub parameter: Option<&'static str>,
+    pub rule: Rule,
+    /// What is allowed, in the words of the error messages.
+    pub allowed: &'static str,
+}
+
+/// Every variable the functions read.
+pub const VARIABLES: &[Variable] = &[
+    Variable {
+        name: vars::TABLE_NAME,
+        parameter: Some("SourceDynamoDbTableName"),
+        rule: Rule::Text,
+        allowed: "the name of an existing DynamoDB table",
+    },
+    Variable {
+        name: vars::DEPLOYMENT_ALIAS,
+        parameter: Some("DeploymentAlias"),
+        rule: Rule::Alias,
+        allowed: "1 to 15 lower-case letters or digits (^[a-z0-9]{1,15}$)",
+    },
+    Variable {
+        name: vars::BUCKET,
+        parameter: Some("DataExportBucketName"),
+        rule: Rule::Text,
+        allowed: "the name of the S3 bucket that receives the exports",
+    },
+    Variable {
+        name: vars::PREFIX,
+        parameter: Some("DataExportBucketPrefix"),
+        rule: Rule::Prefix,
+        allowed: "an S3 key prefix (empty: the bucket's root)",
+    },
+    Variable {
+        name: vars::WINDOW_MINUTES,
+        parameter: Some("IncrementalExportWindowSizeInMinutes"),
+        rule: Rule::Integer {
+            default: 15,
+            min: 15,
+            max: 1440,
+        },
+        allowed: "a whole number from 15 to 1440 (default 15)",
+    },
+    Variable {
+        name: vars::POLL_WAIT_SECONDS,
+        parameter: Some("WaitTimeToCheckExportStatusInSeconds"),
+        rule: Rule::Integer {
+            default: 10,
+            min: 1,
+            max: 3600,
+        },
+        allowed: "a whole number from 1 to 3600 (default 10)",
+    },
+    Variable {
+        name: vars::EXPORT_FORMAT,
+        parameter: Some("ExportFormat"),
+        rule: Rule::OneOf {
+            values: &["DYNAMODB_JSON", "ION"],
+        },
+        allowed: "DYNAMODB_JSON or ION",
+    },
+    Variable {
+        name: vars::EXPORT_VIEW_TYPE,
+        parameter: Some("ExportViewType"),
+        rule: Rule::OneOf {
+            values: &["NEW_AND_OLD_IMAGES", "NEW_IMAGE"],
+        },
+        allowed: "NEW_AND_OLD_IMAGES or NEW_IMAGE",
+    },
+    // Its lower bound is the window size; 15 is the window's own minimum.
+    Variable {
+        name: vars::MAX_CATCH_UP_MINUTES,
+        parameter: Some("MaxCatchUpWindowMinutes"),
+        rule: Rule::Integer {
+            default: 1440,
+            min: 15,
+            max: 1440,
+        },
+        allowed: "a whole number from the window size to 1440 (default 1440)",
+    },
+    Variable {
+        name: vars::TOPIC_ARN,
+        parameter: None,
+        rule: Rule::Text,
+        allowed: "the ARN of the SNS topic for notifications",
+    },
+    Variable {
+        name: vars::LEDGER_TABLE,
+        parameter: None,
+        rule: Rule::Text,
+        allowed: "the name of the ledger DynamoDB table",
+    },
+];
+
+/// The description of `name`. Every name in [`vars`] is in [`VARIABLES`]
+/// (a test checks it), so a miss is a programming error reported as one.
+fn variable(name: &'static str) -> Result<&'static Variable, ConfigError> {
+    VARIABLES
+        .iter()
+        .find(|v| v.name == name)
+        .ok_or(ConfigError {
+            variable: name,
+            shown: "(undescribed)".into(),
+            allowed: "a variable described in VARIABLES".into(),
+        })
+}
+
 fn err(variable: &'static str, value: &str, allowed: impl Into<String>) -> ConfigError {
     ConfigError {
         variable,
-        shown: crate::domain::control::shown_value(value),
+        shown: shown_value(value),
         allowed: allowed.into(),
     }
 }
 
-fn required(
-    get: &impl Fn(&str) -> Option<String>,
-    variable: &'static str,
-    allowed: &str,
-) -> Result<String, ConfigError> {
-    match get(variable) {
-        Some(v) if !v.trim().is_empty() => Ok(v),
-        Some(v) => Err(err(variable, &v, allowed)),
-        None => Err(ConfigError {
-            variable,
-            shown: "(unset)".into(),
-            allowed: allowed.into(),
-        }),
-    }
-}
+/// Reads variables through a lookup, so tests need no process environment.
+pub struct Env<F>(F);
 
-fn integer(
-    get: &impl Fn(&str) -> Option<String>,
-    variable: &'static str,
-    default: i64,
-    min: i64,
-    max: i64,
-) -> Result<i64, ConfigError> {
-    let allowed = format!("a whole number from {min} to {max} (default {default})");
-    match get(variable) {
-        None => Ok(default),
-        Some(v) if v.is_empty() => Ok(default),
-        Some(v) => match v.trim().parse::<i64>() {
-            Ok(n) if (min..=max).contains(&n) => Ok(n),
-            _ => Err(err(variable, &v, allowed)),
-        },
+impl<F: Fn(&str) -> Option<String>> Env<F> {
+    pub fn new(get: F) -> Self {
+        Self(get)
     }
-}
 
-fn is_alias(s: &str) -> bool {
-    (1..=15).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    /// A required, non-blank text.
+    pub fn text(&self, name: &'static str) -> Result<String, ConfigError> {
+        let var = variable(name)?;
+        match (self.0)(name) {
+            Some(v) if !v.trim().is_empty() => Ok(v),
+            Some(v) => Err(err(name, &v, var.allowed)),
+            None => Err(ConfigError {
+                variable: name,
+                shown: "(unset)".into(),
+                allowed: var.allowed.into(),
+            }),
+        }
+    }
+
+    fn alias(&self, name: &'static str) -> Result<String, ConfigError> {
+        let value = self.text(name)?;
+        let ok = (1..=15).contains(&value.len())
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+        if ok {
+            Ok(value)
+        } else {
+            Err(err(name, &value, variable(name)?.allowed))
+        }
+    }
+
+    fn prefix(&self, name: &'static str) -> Option<String> {
+        (self.0)(name)
+            .map(|p| p.trim_matches('/').to_string())
+            .filter(|p| !p.is_empty())
+    }
+
+    /// A whole number within the variable's range, or within `min..=max`
+    /// where the range depends on another variable.
+    fn integer(&self, name: &'static str, min: Option<i64>) -> Result<i64, ConfigError> {
+        let Rule::Integer {
+            default,
+            min: own_min,
+            max,
+        } = variable(name)?.rule
+        else {
+            return Err(err(name, "", "an integer variable"));
+        };
+        let min = min.unwrap_or(own_min);
+        let allowed = format!("a whole number from {min} to {max} (default {default})");
+        match (self.0)(name) {
+            None => Ok(default),
+            Some(v) if v.is_empty() => Ok(default),
+            Some(v) => match v.trim().parse::<i64>() {
+                Ok(n) if (min..=max).contains(&n) => Ok(n),
+                _ => Err(err(name, &v, allowed)),
+            },
+        }
+    }
+
+    /// One of the variable's values (the first when empty or unset).
+    fn one_of(&self, name: &'static str) -> Result<&'static str, ConfigError> {
+        let var = variable(name)?;
+        let Rule::OneOf { values } = var.rule else {
+            return Err(err(name, "", "a choice variable"));
+        };
+        match (self.0)(name).as_deref() {
+            None | Some("") => Ok(values[0]),
+            Some(v) => values
+                .iter()
+                .find(|allowed| **allowed == v)
+                .copied()
+                .ok_or_else(|| err(name, v, var.allowed)),
+        }
+    }
 }
 
 impl Config {
@@ -132,52 +310,22 @@ impl Config {
     /// Reads and validates through `get`, so tests need no environment.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         use vars::*;
-        let table_name = required(&get, TABLE_NAME, "the name of an existing DynamoDB table")?;
-        let alias = required(
-            &get,
-            DEPLOYMENT_ALIAS,
-            "1 to 15 lower-case letters or digits (^[a-z0-9]{1,15}$)",
-        )?;
-        if !is_alias(&alias) {
-            return Err(err(
-                DEPLOYMENT_ALIAS,
-                &alias,
-                "1 to 15 lower-case letters or digits (^[a-z0-9]{1,15}$)",
-            ));
-        }
-        let bucket = required(
-            &get,
-            BUCKET,
-            "the name of the S3 bucket that receives the exports",
-        )?;
-        let prefix = get(PREFIX)
-            .map(|p| p.trim_matches('/').to_string())
-            .filter(|p| !p.is_empty());
-        let window_minutes = integer(&get, WINDOW_MINUTES, 15, 15, 1440)?;
-        let poll_wait_seconds = integer(&get, POLL_WAIT_SECONDS, 10, 1, 3600)?;
-        let format = match get(EXPORT_FORMAT).as_deref() {
-            None | Some("") | Some("DYNAMODB_JSON") => ExportFormat::DynamodbJson,
-            Some("ION") => ExportFormat::Ion,
-            Some(other) => return Err(err(EXPORT_FORMAT, other, "DYNAMODB_JSON or ION")),
+        let env = Env::new(get);
+        let table_name = env.text(TABLE_NAME)?;
+        let alias = env.alias(DEPLOYMENT_ALIAS)?;
+        let bucket = env.text(BUCKET)?;
+        let prefix = env.prefix(PREFIX);
+        let window_minutes = env.integer(WINDOW_MINUTES, None)?;
+        let poll_wait_seconds = env.integer(POLL_WAIT_SECONDS, None)?;
+        let format = match env.one_of(EXPORT_FORMAT)? {
+            "ION" => ExportFormat::Ion,
+            _ => ExportFormat::DynamodbJson,
         };
-        let view_type = match get(EXPORT_VIEW_TYPE).as_deref() {
-            None | Some("") | Some("NEW_AND_OLD_IMAGES") => ViewType::NewAndOldImages,
-            Some("NEW_IMAGE") => ViewType::NewImage,
-            Some(other) => {
-                return Err(err(
-                    EXPORT_VIEW_TYPE,
-                    other,
-                    "NEW_AND_OLD_IMAGES or NEW_IMAGE",
-                ))
-            }
+        let view_type = match env.one_of(EXPORT_VIEW_TYPE)? {
+            "NEW_IMAGE" => ViewType::NewImage,
+            _ => ViewType::NewAndOldImages,
         };
-        let max_catch_up_minutes = integer(&get, MAX_CATCH_UP_MINUTES, 1440, window_minutes, 1440)?;
-        let topic_arn = required(
-            &get,
-            TOPIC_ARN,
-            "the ARN of the SNS topic for notifications",
-        )?;
-        let ledger_table = required(&get, LEDGER_TABLE, "the name of the ledger DynamoDB table")?;
+        let max_catch_up_minutes = env.integer(MAX_CATCH_UP_MINUTES, Some(window_minutes))?;
         Ok(Self {
             table_name,
             alias,
@@ -188,8 +336,6 @@ impl Config {
             format,
             view_type,
             max_catch_up_minutes,
-            topic_arn,
-            ledger_table,
         })
     }
 
@@ -199,14 +345,19 @@ impl Config {
             max_catch_up: self.max_catch_up_minutes * 60,
         }
     }
+}
 
-    pub fn window_seconds(&self) -> Epoch {
-        self.window_minutes * 60
+impl NoticeConfig {
+    pub fn from_env() -> Self {
+        Self::from_lookup(|k| std::env::var(k).ok())
     }
 
-    /// The SSM path of one of the original's parameters.
-    pub fn ssm_name(&self, leaf: &str) -> String {
-        format!("/incremental-export/{}/{}", self.alias, leaf)
+    /// Never fails: a notice about a broken configuration must still go out.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
+        let table_name = get(vars::TABLE_NAME)
+            .filter(|t| !t.trim().is_empty())
+            .unwrap_or_else(|| "(unset)".into());
+        Self { table_name }
     }
 }
 
@@ -221,11 +372,6 @@ pub(crate) mod tests {
             (TABLE_NAME, "orders".to_string()),
             (DEPLOYMENT_ALIAS, "orders1".to_string()),
             (BUCKET, "orders1-data-export".to_string()),
-            (
-                TOPIC_ARN,
-                "arn:aws:sns:us-east-1:123456789012:t".to_string(),
-            ),
-            (LEDGER_TABLE, "orders1-ledger".to_string()),
         ])
     }
 
@@ -242,10 +388,6 @@ pub(crate) mod tests {
         assert_eq!(c.view_type, ViewType::NewAndOldImages);
         assert_eq!(c.max_catch_up_minutes, 1440);
         assert_eq!(c.prefix, None);
-        assert_eq!(
-            c.ssm_name("workflow-action"),
-            "/incremental-export/orders1/workflow-action"
-        );
     }
 
     #[test]
@@ -290,7 +432,7 @@ pub(crate) mod tests {
         env.insert(vars::MAX_CATCH_UP_MINUTES, "30".into());
         let e = load(&env).unwrap_err();
         assert!(e.to_string().contains("from 60 to 1440"), "{e}");
-        env.remove(vars::TOPIC_ARN);
+        env.remove(vars::BUCKET);
         env.insert(vars::MAX_CATCH_UP_MINUTES, "60".into());
         assert!(load(&env).unwrap_err().to_string().contains("(unset)"));
     }
@@ -303,5 +445,41 @@ pub(crate) mod tests {
             load(&env).unwrap().prefix.as_deref(),
             Some("exports/orders")
         );
+    }
+
+    #[test]
+    fn every_variable_is_described_once() {
+        use vars::*;
+        let names = [
+            TABLE_NAME,
+            DEPLOYMENT_ALIAS,
+            BUCKET,
+            PREFIX,
+            WINDOW_MINUTES,
+            POLL_WAIT_SECONDS,
+            EXPORT_FORMAT,
+            EXPORT_VIEW_TYPE,
+            MAX_CATCH_UP_MINUTES,
+            TOPIC_ARN,
+            LEDGER_TABLE,
+        ];
+        for name in names {
+            assert_eq!(
+                VARIABLES.iter().filter(|v| v.name == name).count(),
+                1,
+                "{name}"
+            );
+        }
+        assert_eq!(VARIABLES.len(), names.len());
+    }
+
+    #[test]
+    fn the_notice_configuration_survives_a_broken_environment() {
+        let n = NoticeConfig::from_lookup(|k| {
+            (k == vars::WINDOW_MINUTES).then(|| "nonsense".to_string())
+        });
+        assert_eq!(n.table_name, "(unset)");
+        let n = NoticeConfig::from_lookup(|k| (k == vars::TABLE_NAME).then(|| "orders".into()));
+        assert_eq!(n.table_name, "orders");
     }
 }

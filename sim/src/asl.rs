@@ -4,7 +4,7 @@
 //! Fail. Anything else is refused, so a new construct in the definition
 //! fails the simulation loudly instead of being skipped.
 
-use crate::domain::Epoch;
+use incx_core::domain::Epoch;
 use serde_json::{Map, Value};
 use std::future::Future;
 

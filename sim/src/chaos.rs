@@ -10,16 +10,16 @@
 
 use super::invariants::Checker;
 use super::{Execution, World};
-use crate::config::Config;
-use crate::domain::export::Pitr;
-use crate::domain::ledger::WorkflowState;
-use crate::domain::notification::Status;
-use crate::domain::window::MIN_WINDOW;
-use crate::domain::Epoch;
-use crate::error::CoreError;
 use crate::memory::lock;
-use crate::ports::{ExportError, ExportService};
-use crate::usecases::MAX_EXPORTS_PER_EXECUTION;
+use incx_core::config::Config;
+use incx_core::domain::export::{ExportError, Pitr};
+use incx_core::domain::ledger::WorkflowState;
+use incx_core::domain::notification::Status;
+use incx_core::domain::window::MIN_WINDOW;
+use incx_core::domain::Epoch;
+use incx_core::error::CoreError;
+use incx_core::ports::ExportService;
+use incx_core::usecases::MAX_EXPORTS_PER_EXECUTION;
 use serde::Serialize;
 
 pub const DAY: Epoch = 86_400;
@@ -625,8 +625,8 @@ impl Run {
         };
         let reset = control.as_deref() == Some("RESET_WITH_FULL_EXPORT_AGAIN")
             && !(lock(&self.world.control.control).version == head.reset_version
-                && head.mode == crate::domain::ledger::Mode::Incremental);
-        if reset || head.mode == crate::domain::ledger::Mode::NeedsFullExport {
+                && head.mode == incx_core::domain::ledger::Mode::Incremental);
+        if reset || head.mode == incx_core::domain::ledger::Mode::NeedsFullExport {
             return false;
         }
         head.state == WorkflowState::PitrGap || head.watermark.is_some_and(|w| w < earliest)
@@ -748,7 +748,7 @@ impl Run {
         let entries = lock(&self.world.ledger.entries);
         self.stats.windows_completed = entries
             .iter()
-            .filter(|e| e.status == crate::domain::ledger::CatalogStatus::Completed)
+            .filter(|e| e.status == incx_core::domain::ledger::CatalogStatus::Completed)
             .count() as u64;
         self.stats.chains = u64::from(
             lock(&self.world.ledger.head)

@@ -6,10 +6,10 @@
 //! run of thousands of simulated days stays fast.
 
 use super::World;
-use crate::domain::export::ExportKind;
-use crate::domain::ledger::{CatalogEntry, CatalogStatus, WorkflowState};
-use crate::domain::window::{MAX_WINDOW, MIN_WINDOW};
-use crate::domain::Epoch;
+use incx_core::domain::export::ExportKind;
+use incx_core::domain::ledger::{CatalogEntry, CatalogStatus, WorkflowState};
+use incx_core::domain::window::{MAX_WINDOW, MIN_WINDOW};
+use incx_core::domain::Epoch;
 use std::collections::HashSet;
 
 type EntryKey = (u32, Epoch, u32);

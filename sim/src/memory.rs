@@ -3,16 +3,17 @@
 //! rules (PITR window, window lengths, client tokens) so tests of the use
 //! cases meet the same refusals production would.
 
-use crate::domain::control::WorkflowAction;
-use crate::domain::export::{ExportKind, ExportRequest, ExportResult, ExportStatus, Pitr, Span};
-use crate::domain::ledger::{CatalogEntry, Head};
-use crate::domain::notification::Notification;
-use crate::domain::window::{MAX_WINDOW, MIN_WINDOW};
-use crate::domain::Epoch;
-use crate::error::CoreError;
-use crate::ports::{
-    Clock, Control, ControlStore, ExportError, ExportService, Ledger, Mirrors, Notifier,
+use incx_core::domain::control::{Control, WorkflowAction};
+use incx_core::domain::export::{
+    ExportError, ExportKind, ExportRequest, ExportResult, ExportStatus, Pitr, Span,
 };
+use incx_core::domain::ledger::{CatalogEntry, Head};
+use incx_core::domain::mirrors::Mirrors;
+use incx_core::domain::notification::Notification;
+use incx_core::domain::window::{MAX_WINDOW, MIN_WINDOW};
+use incx_core::domain::Epoch;
+use incx_core::error::CoreError;
+use incx_core::ports::{Clock, ControlStore, ExportService, Ledger, Notifier};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -204,6 +205,14 @@ pub struct ExportsWorld {
 pub struct MemoryExports {
     pub world: Mutex<ExportsWorld>,
     clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for MemoryExports {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryExports")
+            .field("world", &self.world)
+            .finish_non_exhaustive()
+    }
 }
 
 impl MemoryExports {

@@ -3,27 +3,38 @@
 
 use super::asl::{Execution, TaskError};
 use crate::clock::ManualClock;
-use crate::config::Config;
-use crate::domain::timefmt::rfc3339;
-use crate::domain::Epoch;
-use crate::error::CoreError;
-use crate::io::{parse, DecideInput, NotifyInput, Step};
 use crate::memory::{MemoryControl, MemoryExports, MemoryLedger, MemoryNotifier};
-use crate::usecases::{advance, check, decide, notify, start, Env};
+use incx_core::config::{Config, NoticeConfig};
+use incx_core::contract::{
+    parse, AdvanceInput, CheckInput, DecideInput, NotifyInput, StartInput, FUNCTIONS,
+};
+use incx_core::domain::timefmt::rfc3339;
+use incx_core::domain::Epoch;
+use incx_core::error::CoreError;
+use incx_core::ports::Clock;
+use incx_core::usecases::notify::Announcer;
+use incx_core::Service;
+use serde::Serialize;
 use serde_json::Value;
 use std::sync::Arc;
 
 /// The definition the deployed state machine runs, built into the crate so
 /// the simulation can never follow another one.
-pub const DEFINITION: &str = include_str!("../../../statemachine/export.asl.json");
+pub const DEFINITION: &str = include_str!("../../statemachine/export.asl.json");
 
+/// The service every simulated function shares: the in-memory world.
+pub type SimService =
+    Service<Arc<MemoryControl>, Arc<MemoryLedger>, Arc<MemoryExports>, Arc<MemoryNotifier>>;
+
+#[derive(Debug)]
 pub struct World {
-    pub config: Config,
     pub clock: Arc<ManualClock>,
-    pub control: MemoryControl,
-    pub ledger: MemoryLedger,
-    pub exports: MemoryExports,
-    pub notifier: MemoryNotifier,
+    pub control: Arc<MemoryControl>,
+    pub ledger: Arc<MemoryLedger>,
+    pub exports: Arc<MemoryExports>,
+    pub notifier: Arc<MemoryNotifier>,
+    pub service: SimService,
+    pub announcer: Announcer<Arc<MemoryNotifier>>,
     pub definition: Value,
     started: u32,
 }
@@ -35,37 +46,57 @@ fn to_task_error(e: CoreError) -> TaskError {
     }
 }
 
+fn output<O: Serialize>(out: Result<O, CoreError>) -> Result<Value, TaskError> {
+    out.map_err(to_task_error).and_then(|o| {
+        serde_json::to_value(o).map_err(|e| TaskError {
+            error: "Serialize".into(),
+            cause: e.to_string(),
+        })
+    })
+}
+
 impl World {
     /// A world at `now` with PITR enabled since `now - 1 day`.
     pub fn new(config: Config, now: Epoch) -> Result<Self, String> {
         let clock = Arc::new(ManualClock::at(now));
         let definition: Value = serde_json::from_str(DEFINITION).map_err(|e| e.to_string())?;
-        Ok(Self {
-            exports: MemoryExports::new(clock.clone(), now - 86_400),
-            control: MemoryControl::with_action("RUN"),
-            ledger: MemoryLedger::default(),
-            notifier: MemoryNotifier::default(),
-            clock,
+        let exports = Arc::new(MemoryExports::new(clock.clone(), now - 86_400));
+        let control = Arc::new(MemoryControl::with_action("RUN"));
+        let ledger = Arc::new(MemoryLedger::default());
+        let notifier = Arc::new(MemoryNotifier::default());
+        let announcer = Announcer {
+            config: NoticeConfig {
+                table_name: config.table_name.clone(),
+            },
+            notifier: notifier.clone(),
+        };
+        let service = Service {
             config,
+            clock: clock.clone(),
+            control: control.clone(),
+            ledger: ledger.clone(),
+            exports: exports.clone(),
+            notifier: notifier.clone(),
+        };
+        Ok(Self {
+            clock,
+            control,
+            ledger,
+            exports,
+            notifier,
+            service,
+            announcer,
             definition,
             started: 0,
         })
     }
 
-    pub fn now(&self) -> Epoch {
-        use crate::ports::Clock;
-        self.clock.now()
+    pub fn config(&self) -> &Config {
+        &self.service.config
     }
 
-    pub fn env(&self) -> Env<'_, MemoryControl, MemoryLedger, MemoryExports, MemoryNotifier> {
-        Env {
-            cfg: &self.config,
-            clock: self.clock.as_ref(),
-            control: &self.control,
-            ledger: &self.ledger,
-            exports: &self.exports,
-            notifier: &self.notifier,
-        }
+    pub fn now(&self) -> Epoch {
+        self.clock.now()
     }
 
     /// A new execution as the schedule starts it.
@@ -80,43 +111,40 @@ impl World {
         Execution::new(&self.definition, &id, &rfc3339(now), input)
     }
 
-    /// Invokes the use case behind a Task resource, as Lambda would.
+    /// Invokes the function behind a Task resource, as Lambda would: the
+    /// input parsed against the function's contract, the output as JSON.
     pub async fn invoke(&self, resource: &str, input: Value) -> Result<Value, TaskError> {
-        let env = self.env();
-        let out: Result<Step, CoreError> = match resource {
-            "${DecideModeFunctionArn}" => match parse::<DecideInput>(input) {
-                Ok(i) => decide::decide(&env, i).await,
-                Err(e) => Err(e),
+        let svc = &self.service;
+        let function = FUNCTIONS
+            .iter()
+            .find(|(_, r)| *r == resource)
+            .map(|(name, _)| *name);
+        match function {
+            Some("decide-mode") => match parse::<DecideInput>(input) {
+                Ok(i) => output(svc.decide(i).await),
+                Err(e) => output::<()>(Err(e)),
             },
-            "${StartExportFunctionArn}" => match parse::<Step>(input) {
-                Ok(i) => start::start(&env, i).await,
-                Err(e) => Err(e),
+            Some("start-export") => match parse::<StartInput>(input) {
+                Ok(i) => output(svc.start(i).await),
+                Err(e) => output::<()>(Err(e)),
             },
-            "${CheckStatusFunctionArn}" => match parse::<Step>(input) {
-                Ok(i) => check::check(&env, i).await,
-                Err(e) => Err(e),
+            Some("check-status") => match parse::<CheckInput>(input) {
+                Ok(i) => output(svc.check(i).await),
+                Err(e) => output::<()>(Err(e)),
             },
-            "${AdvanceStateFunctionArn}" => match parse::<Step>(input) {
-                Ok(i) => advance::advance(&env, i).await,
-                Err(e) => Err(e),
+            Some("advance-state") => match parse::<AdvanceInput>(input) {
+                Ok(i) => output(svc.advance(i).await),
+                Err(e) => output::<()>(Err(e)),
             },
-            "${NotifyFunctionArn}" => match parse::<NotifyInput>(input) {
-                Ok(i) => notify::notify(&env, i).await,
-                Err(e) => Err(e),
+            Some("notify") => match parse::<NotifyInput>(input) {
+                Ok(i) => output(self.announcer.notify(i).await),
+                Err(e) => output::<()>(Err(e)),
             },
-            other => {
-                return Err(TaskError {
-                    error: "UnknownResource".into(),
-                    cause: other.to_string(),
-                })
-            }
-        };
-        out.map_err(to_task_error).and_then(|s| {
-            serde_json::to_value(s).map_err(|e| TaskError {
-                error: "Serialize".into(),
-                cause: e.to_string(),
-            })
-        })
+            _ => Err(TaskError {
+                error: "UnknownResource".into(),
+                cause: resource.to_string(),
+            }),
+        }
     }
 
     /// Steps `exec` once at the current time.

@@ -26,7 +26,8 @@ from botocore.config import Config as BotoConfig
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
-FUNCTIONS = ["decide-mode", "start-export", "check-status", "advance-state", "notify"]
+# The five functions, from the contract the Rust types generate.
+FUNCTIONS = [f["name"] for f in json.loads((ROOT / "contracts/functions.schema.json").read_text())["functions"]]
 
 
 def free_port() -> int:
@@ -178,6 +179,8 @@ class LocalAws:
         env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
         self._spawn("watch", [
             "cargo", "lambda", "watch", "--ignore-changes", "-A", "127.0.0.1",
+            # The virtual clock: a local-only feature no release build has.
+            "--features", "incx-aws/local-clock",
             "-P", str(self.ports["watch"]), "--env-file", str(env_file),
         ], env={k: v for k, v in env.items() if k.startswith("AWS_")})
         self._wait_http("watch", "/", timeout=600)

@@ -4,7 +4,8 @@ Each ends with the table rebuilt from the exported chain and compared."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
+
+from localaws import ROOT
 
 
 def outcomes(executions, state="Decide"):
@@ -243,8 +244,8 @@ def test_notifications_carry_the_original_fields_and_the_status_attribute(world)
 def test_the_real_engine_takes_the_paths_the_simulation_takes(world):
     """The chaos simulation interprets the same definition; here the real
     engine must enter the same states for the same events, so the two cannot
-    drift (shared/tests/chaos.rs checks the simulation against this file)."""
-    expected = json.loads((Path(__file__).parent / "expected_paths.json").read_text())
+    drift (sim/tests/it/contracts.rs generates this file from the simulation)."""
+    expected = json.loads((ROOT / "contracts/expected_paths.json").read_text())
     paths = {"first_run_full_export": world.run(0)[0].path}
     paths["nothing_to_do"] = world.run(1)[0].path
     world.write(world.t0 + 1800)

@@ -18,14 +18,10 @@
 
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { loadDefinition, runExecution } from '../../statemachine/local-engine.mjs';
+import { loadContract } from '../../statemachine/validate.mjs';
 
-const FUNCTION_BY_RESOURCE = {
-  '${DecideModeFunctionArn}': 'decide-mode',
-  '${StartExportFunctionArn}': 'start-export',
-  '${CheckStatusFunctionArn}': 'check-status',
-  '${AdvanceStateFunctionArn}': 'advance-state',
-  '${NotifyFunctionArn}': 'notify',
-};
+// The function behind each Task resource, from the generated contract.
+const FUNCTION_BY_RESOURCE = Object.fromEntries(loadContract().map((f) => [f.resource, f.name]));
 
 function readClock(file) {
   return Number.parseFloat(readFileSync(file, 'utf8'));

@@ -1,19 +1,16 @@
-//! Export times: parsed from ISO 8601 text (or epoch seconds) into epoch
-//! milliseconds, rendered back as UTC text or epoch seconds.
+//! Export times: parsed from a manifest's JSON (RFC 3339 text or epoch
+//! seconds) into epoch milliseconds, rendered back as UTC text or epoch
+//! seconds. The text format is the core's (`incx_core::domain::timefmt`).
 
+use incx_core::domain::timefmt::{parse_rfc3339_millis, rfc3339_millis};
 use serde::Serializer;
 use serde_json::{Number, Value};
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
 
 /// Parses a manifest time: an RFC 3339 / ISO 8601 string such as
 /// `2023-11-14T22:13:20.028Z`, or a number of epoch seconds.
 pub fn parse_time(value: &Value) -> Option<i64> {
     match value {
-        Value::String(text) => {
-            let parsed = OffsetDateTime::parse(text.trim(), &Rfc3339).ok()?;
-            i64::try_from(parsed.unix_timestamp_nanos() / 1_000_000).ok()
-        }
+        Value::String(text) => parse_rfc3339_millis(text),
         Value::Number(n) => match n.as_i64() {
             Some(secs) => secs.checked_mul(1000),
             None => n.as_f64().map(|secs| (secs * 1000.0).round() as i64),
@@ -24,10 +21,7 @@ pub fn parse_time(value: &Value) -> Option<i64> {
 
 /// UTC text of an epoch-milliseconds time, e.g. `2023-11-14T22:13:20Z`.
 pub fn format_utc(ms: i64) -> String {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .ok()
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .unwrap_or_else(|| format!("{ms}ms"))
+    rfc3339_millis(ms)
 }
 
 /// Epoch seconds as a JSON number: an integer when whole, else a decimal.

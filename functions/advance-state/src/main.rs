@@ -1,13 +1,29 @@
-//! advance-state: records a finished export in the ledger and its SSM mirrors.
-//! The logic is in `incx_core::usecases::advance`; this binary only wires it.
+//! advance-state: records a finished export in the ledger and its SSM
+//! mirrors. The logic is `Service::advance` in `incx-core`; this binary
+//! wires the SSM and DynamoDB adapters to it.
 
-use incx_core::io::Step;
-use incx_core::usecases::advance::advance;
+use incx_aws::ledger::DynamoLedger;
+use incx_aws::ssm::SsmControlStore;
+use incx_aws::{clock, runtime, sdk};
+use incx_core::contract::AdvanceInput;
+use incx_core::{Config, Service};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    incx_core::runtime::serve_typed(
-        |app, input: Step| async move { advance(&app.env(), input).await },
-    )
+    let build = async {
+        let config = Config::from_env()?;
+        let sdk = sdk::sdk_config().await;
+        Ok(Service {
+            control: SsmControlStore::from_sdk(&sdk, &config.alias),
+            ledger: DynamoLedger::from_env(&sdk, &config.alias)?,
+            exports: (),
+            notifier: (),
+            clock: clock::clock(),
+            config,
+        })
+    };
+    runtime::serve(build, |service, input: AdvanceInput| async move {
+        service.advance(input).await
+    })
     .await
 }

@@ -1,13 +1,30 @@
-//! decide-mode: what this run of the workflow should do (pause, wait, start, resume, or ask an operator).
-//! The logic is in `incx_core::usecases::decide`; this binary only wires it.
+//! decide-mode: what this run of the workflow should do (pause, wait, start,
+//! resume, or ask an operator). The logic is `Service::decide` in
+//! `incx-core`; this binary wires the SSM and DynamoDB adapters to it.
 
-use incx_core::io::DecideInput;
-use incx_core::usecases::decide::decide;
+use incx_aws::export::DynamoExportService;
+use incx_aws::ledger::DynamoLedger;
+use incx_aws::ssm::SsmControlStore;
+use incx_aws::{clock, runtime, sdk};
+use incx_core::contract::DecideInput;
+use incx_core::{Config, Service};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    incx_core::runtime::serve_typed(|app, input: DecideInput| async move {
-        decide(&app.env(), input).await
+    let build = async {
+        let config = Config::from_env()?;
+        let sdk = sdk::sdk_config().await;
+        Ok(Service {
+            control: SsmControlStore::from_sdk(&sdk, &config.alias),
+            ledger: DynamoLedger::from_env(&sdk, &config.alias)?,
+            exports: DynamoExportService::from_sdk(&sdk, &config.table_name),
+            notifier: (),
+            clock: clock::clock(),
+            config,
+        })
+    };
+    runtime::serve(build, |service, input: DecideInput| async move {
+        service.decide(input).await
     })
     .await
 }

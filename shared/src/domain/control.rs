@@ -13,6 +13,16 @@ pub enum WorkflowAction {
     ResetWithFullExportAgain,
 }
 
+/// The operator's `workflow-action`, as read.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Control {
+    /// `None` when the parameter does not exist.
+    pub value: Option<String>,
+    /// SSM's version of the parameter: every put increments it, so it tells
+    /// one setting of RESET from the next without trusting any clock.
+    pub version: Option<i64>,
+}
+
 /// The values an operator may set, in the words of the error messages.
 pub const ALLOWED_ACTIONS: &str = "RUN, PAUSE or RESET_WITH_FULL_EXPORT_AGAIN";
 

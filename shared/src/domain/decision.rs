@@ -1,9 +1,10 @@
 //! The decision function: what one run of the workflow should do, from the
 //! control, the ledger head and the table's backups at a moment in time.
 
-use super::control::{UnknownAction, WorkflowAction};
+use super::control::{Control, UnknownAction, WorkflowAction};
 use super::export::{ExportKind, Pitr, Span};
-use super::ledger::{Head, InFlight, LedgerError, Mode, WorkflowState};
+use super::ledger::{Head, Intent, LedgerError, Mode, Tracked, WorkflowState};
+use super::token::client_token;
 use super::window::{horizon, WindowPlan};
 use super::Epoch;
 use serde::{Deserialize, Serialize};
@@ -13,15 +14,19 @@ use serde::{Deserialize, Serialize};
 pub const DUE_SOON_MAX: Epoch = 14 * 60;
 /// Slack after the predicted moment a window becomes exportable.
 pub const DUE_SOON_MARGIN: Epoch = 3;
+/// How long after its intent an export never confirmed (no ARN recorded) is
+/// asked for again with the same client token: safely under the 8 hours the
+/// service remembers a token after its export finished.
+pub const TOKEN_SAFE_AGE: Epoch = 7 * 3600;
 
 /// What the decision is made from.
 #[derive(Debug, Clone)]
 pub struct Facts<'a> {
     pub now: Epoch,
-    /// The raw `workflow-action` value, `None` when the parameter is missing.
-    pub control: Option<&'a str>,
-    /// The control's version (SSM bumps it on every put).
-    pub control_version: Option<i64>,
+    /// The deployment alias (part of every client token).
+    pub alias: &'a str,
+    /// The operator's control as read.
+    pub control: &'a Control,
     pub head: &'a Head,
     pub pitr: Pitr,
     /// Exports this execution has already finished (DUE_SOON only before the
@@ -41,6 +46,17 @@ pub enum OperatorReason {
     TableNotFound,
 }
 
+impl OperatorReason {
+    /// The kind of export the notice is about: a PITR gap stops the
+    /// incremental chain; the other reasons are about the workflow itself.
+    pub fn export_kind(&self) -> Option<ExportKind> {
+        match self {
+            Self::PitrGap { .. } => Some(ExportKind::Incremental),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
     Paused,
@@ -50,19 +66,20 @@ pub enum Decision {
     DueSoon {
         wait_seconds: Epoch,
     },
-    Start {
-        kind: ExportKind,
-        span: Span,
-        attempt: u32,
-        chain: u32,
-        /// The RESET control's version this full export carries out.
-        reset_version: Option<i64>,
+    /// Record this intent, then ask the service for it.
+    Start(Intent),
+    /// An intent is recorded but the service may not have it yet (the run
+    /// that recorded it stopped before it saw an ARN): ask again with the
+    /// same client token, which returns the same export if there is one.
+    Restart(Intent),
+    /// An intent never confirmed for so long that its client token may be
+    /// forgotten: count the attempt as failed, so the next run asks with the
+    /// next attempt's token.
+    GiveUp {
+        client_token: String,
     },
-    /// An export is already recorded: see it through instead of starting one.
-    /// Without an ARN the service may not have it yet: ask again, same token.
-    Resume {
-        flight: InFlight,
-    },
+    /// An export is in flight: see it through instead of starting one.
+    Resume(Tracked),
     NeedsOperator {
         reason: OperatorReason,
         /// The ledger must record PITR_GAP before the notification goes out.
@@ -70,12 +87,60 @@ pub enum Decision {
     },
 }
 
+/// One run's decision and its side duty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// The control says RESET but that very setting was already carried out
+    /// (setting it back to RUN was cut short): set it back to RUN now.
+    pub acknowledge_reset: bool,
+    pub decision: Decision,
+}
+
 /// This very setting of RESET was already carried out by a full export (its
 /// setting the control back to RUN was cut short): it counts as RUN.
-pub fn reset_done(facts: &Facts) -> bool {
-    facts.control_version.is_some()
-        && facts.head.reset_version == facts.control_version
-        && facts.head.mode == Mode::Incremental
+pub fn reset_done(control: &Control, head: &Head) -> bool {
+    control.version.is_some()
+        && head.reset_version == control.version
+        && head.mode == Mode::Incremental
+}
+
+fn is_reset(control: &Control) -> bool {
+    control.value.as_deref() == Some(WorkflowAction::ResetWithFullExportAgain.as_str())
+}
+
+/// After recording an export: whether the control goes back to RUN. Only if
+/// it still says RESET, that setting is the one the chain's full export
+/// carried out, and no other full export is in flight (an operator's newer
+/// PAUSE or RESET stays).
+pub fn acknowledge_after_export(control: &Control, head: &Head) -> bool {
+    is_reset(control)
+        && control.version.is_some()
+        && control.version == head.reset_version
+        && head
+            .in_flight
+            .as_ref()
+            .is_none_or(|f| f.intent.kind != ExportKind::Full)
+}
+
+/// What this run does, and whether the control must be set back to RUN.
+pub fn plan(facts: &Facts, plan: WindowPlan) -> Plan {
+    Plan {
+        acknowledge_reset: is_reset(facts.control) && reset_done(facts.control, facts.head),
+        decision: decide(facts, plan),
+    }
+}
+
+/// An export in flight: watch it, ask again for it, or give it up.
+fn in_flight(facts: &Facts, flight: &super::ledger::InFlight) -> Decision {
+    if let Some(tracked) = flight.tracked() {
+        return Decision::Resume(tracked);
+    }
+    if facts.now - flight.intent.started_at >= TOKEN_SAFE_AGE {
+        return Decision::GiveUp {
+            client_token: flight.intent.client_token.clone(),
+        };
+    }
+    Decision::Restart(flight.intent.clone())
 }
 
 pub fn decide(facts: &Facts, plan: WindowPlan) -> Decision {
@@ -87,12 +152,12 @@ pub fn decide(facts: &Facts, plan: WindowPlan) -> Decision {
     if let Err(LedgerError::FutureFormat { found }) = head.check_format() {
         return operator(OperatorReason::FutureLedger { found });
     }
-    let action = match facts.control.map(WorkflowAction::parse) {
+    let action = match facts.control.value.as_deref().map(WorkflowAction::parse) {
         None => return operator(OperatorReason::ControlMissing),
         Some(Err(UnknownAction { shown })) => {
             return operator(OperatorReason::UnknownControl { shown })
         }
-        Some(Ok(WorkflowAction::ResetWithFullExportAgain)) if reset_done(facts) => {
+        Some(Ok(WorkflowAction::ResetWithFullExportAgain)) if reset_done(facts.control, head) => {
             WorkflowAction::Run
         }
         Some(Ok(a)) => a,
@@ -100,9 +165,7 @@ pub fn decide(facts: &Facts, plan: WindowPlan) -> Decision {
     // An export in flight is always seen through, whatever the control says:
     // it exists (or may) and its window must be recorded.
     if let Some(flight) = &head.in_flight {
-        return Decision::Resume {
-            flight: flight.clone(),
-        };
+        return in_flight(facts, flight);
     }
     if action == WorkflowAction::Pause {
         return Decision::Paused;
@@ -113,17 +176,30 @@ pub fn decide(facts: &Facts, plan: WindowPlan) -> Decision {
     };
     let edge = horizon(facts.now, latest);
     let reset_version = (action == WorkflowAction::ResetWithFullExportAgain)
-        .then_some(facts.control_version)
+        .then_some(facts.control.version)
         .flatten();
-    let full = |attempt| Decision::Start {
-        kind: ExportKind::Full,
-        span: Span {
-            from: None,
-            to: edge,
-        },
-        attempt,
-        chain: head.chain + 1,
-        reset_version,
+    let start = |kind, span: Span, attempt, chain, reset_version| {
+        Decision::Start(Intent {
+            kind,
+            span,
+            attempt,
+            client_token: client_token(facts.alias, kind, span, attempt),
+            started_at: facts.now,
+            chain,
+            reset_version,
+        })
+    };
+    let full = |attempt| {
+        start(
+            ExportKind::Full,
+            Span {
+                from: None,
+                to: edge,
+            },
+            attempt,
+            head.chain + 1,
+            reset_version,
+        )
     };
     if action == WorkflowAction::ResetWithFullExportAgain || head.mode == Mode::NeedsFullExport {
         let attempt = if action == WorkflowAction::ResetWithFullExportAgain
@@ -169,13 +245,13 @@ pub fn decide(facts: &Facts, plan: WindowPlan) -> Decision {
                 from: Some(from),
                 to,
             };
-            Decision::Start {
-                kind: ExportKind::Incremental,
+            start(
+                ExportKind::Incremental,
                 span,
-                attempt: head.next_attempt(ExportKind::Incremental, Some(span)),
-                chain: head.chain,
-                reset_version: None,
-            }
+                head.next_attempt(ExportKind::Incremental, Some(span)),
+                head.chain,
+                None,
+            )
         }
         None => {
             let end = retry
@@ -203,7 +279,6 @@ pub fn decide(facts: &Facts, plan: WindowPlan) -> Decision {
 mod tests {
     use super::*;
     use crate::domain::export::ExportResult;
-    use crate::domain::ledger::InFlight;
 
     const M: Epoch = 60;
     const PLAN: WindowPlan = WindowPlan {
@@ -218,75 +293,91 @@ mod tests {
         }
     }
 
-    fn facts<'a>(now: Epoch, control: &'a str, head: &'a Head) -> Facts<'a> {
+    fn control(value: &str, version: i64) -> Control {
+        Control {
+            value: Some(value.into()),
+            version: Some(version),
+        }
+    }
+
+    fn facts<'a>(now: Epoch, control: &'a Control, head: &'a Head) -> Facts<'a> {
         Facts {
             now,
-            control: Some(control),
-            control_version: Some(1),
+            alias: "orders",
+            control,
             head,
             pitr: pitr(now),
             exports_done: 0,
         }
     }
 
-    fn chain_at(f: Epoch) -> Head {
-        let flight = InFlight {
-            kind: ExportKind::Full,
-            span: Span { from: None, to: f },
+    fn intent(kind: ExportKind, span: Span, token: &str, at: Epoch) -> Intent {
+        Intent {
+            kind,
+            span,
             attempt: 1,
-            client_token: "t".into(),
-            export_arn: Some("a".into()),
-            started_at: f,
+            client_token: token.into(),
+            started_at: at,
             chain: 1,
             reset_version: None,
-        };
-        let h = Head::default().begin(0, flight, f).unwrap().unwrap();
+        }
+    }
+
+    fn chain_at(f: Epoch) -> Head {
+        let full = intent(ExportKind::Full, Span { from: None, to: f }, "t", f);
+        let h = Head::default().begin(0, full, f).unwrap().unwrap();
         h.complete("t", &ExportResult::default(), f).unwrap().0
+    }
+
+    fn started(d: Decision) -> Intent {
+        match d {
+            Decision::Start(i) => i,
+            other => panic!("expected a start, got {other:?}"),
+        }
     }
 
     #[test]
     fn first_run_starts_a_full_export_at_the_horizon() {
         let head = Head::default();
-        let d = decide(&facts(100 * M, "RUN", &head), PLAN);
+        let run = control("RUN", 1);
+        let i = started(decide(&facts(100 * M, &run, &head), PLAN));
+        assert_eq!(i.kind, ExportKind::Full);
         assert_eq!(
-            d,
-            Decision::Start {
-                kind: ExportKind::Full,
-                span: Span {
-                    from: None,
-                    to: 95 * M
-                },
-                attempt: 1,
-                chain: 1,
-                reset_version: None
+            i.span,
+            Span {
+                from: None,
+                to: 95 * M
             }
+        );
+        assert_eq!((i.attempt, i.chain, i.reset_version), (1, 1, None));
+        assert_eq!(i.started_at, 100 * M);
+        assert_eq!(
+            i.client_token,
+            client_token("orders", ExportKind::Full, i.span, 1)
         );
     }
 
     #[test]
     fn incremental_when_due_not_due_or_due_soon() {
         let head = chain_at(0);
+        let run = control("RUN", 1);
         // Window [0, 15) exportable once latest (now - 5) >= 15.
-        match decide(&facts(21 * M, "RUN", &head), PLAN) {
-            Decision::Start { kind, span, .. } => {
-                assert_eq!(kind, ExportKind::Incremental);
-                assert_eq!(
-                    span,
-                    Span {
-                        from: Some(0),
-                        to: 15 * M
-                    }
-                );
-            }
-            other => panic!("{other:?}"),
-        }
+        let i = started(decide(&facts(21 * M, &run, &head), PLAN));
+        assert_eq!(i.kind, ExportKind::Incremental);
         assert_eq!(
-            decide(&facts(19 * M, "RUN", &head), PLAN),
+            i.span,
+            Span {
+                from: Some(0),
+                to: 15 * M
+            }
+        );
+        assert_eq!(
+            decide(&facts(19 * M, &run, &head), PLAN),
             Decision::DueSoon {
                 wait_seconds: M + DUE_SOON_MARGIN
             }
         );
-        let mut f = facts(19 * M, "RUN", &head);
+        let mut f = facts(19 * M, &run, &head);
         f.exports_done = 1;
         assert_eq!(
             decide(&f, PLAN),
@@ -296,7 +387,7 @@ mod tests {
         );
         // Far from due: not due.
         assert!(matches!(
-            decide(&facts(2 * M, "RUN", &head), PLAN),
+            decide(&facts(2 * M, &run, &head), PLAN),
             Decision::NotDue { .. }
         ));
     }
@@ -304,21 +395,23 @@ mod tests {
     #[test]
     fn pause_unknown_and_missing_control() {
         let head = chain_at(0);
+        let pause = control("PAUSE", 1);
         assert_eq!(
-            decide(&facts(60 * M, "PAUSE", &head), PLAN),
+            decide(&facts(60 * M, &pause, &head), PLAN),
             Decision::Paused
         );
-        assert!(matches!(
-            decide(&facts(60 * M, "pause", &head), PLAN),
+        let typo = control("pause", 1);
+        let d = decide(&facts(60 * M, &typo, &head), PLAN);
+        match d {
             Decision::NeedsOperator {
-                reason: OperatorReason::UnknownControl { .. },
-                mark_pitr_gap: false
-            }
-        ));
-        let mut f = facts(60 * M, "RUN", &head);
-        f.control = None;
+                reason: r @ OperatorReason::UnknownControl { .. },
+                mark_pitr_gap: false,
+            } => assert_eq!(r.export_kind(), None),
+            other => panic!("{other:?}"),
+        }
+        let missing = Control::default();
         assert!(matches!(
-            decide(&f, PLAN),
+            decide(&facts(60 * M, &missing, &head), PLAN),
             Decision::NeedsOperator {
                 reason: OperatorReason::ControlMissing,
                 ..
@@ -329,7 +422,8 @@ mod tests {
     #[test]
     fn pitr_disabled_and_gap() {
         let head = chain_at(0);
-        let mut f = facts(60 * M, "RUN", &head);
+        let run = control("RUN", 1);
+        let mut f = facts(60 * M, &run, &head);
         f.pitr = Pitr::Disabled;
         assert!(matches!(
             decide(&f, PLAN),
@@ -342,105 +436,138 @@ mod tests {
             earliest: 30 * M,
             latest: 55 * M,
         };
-        assert!(matches!(
-            decide(&f, PLAN),
+        match decide(&f, PLAN) {
             Decision::NeedsOperator {
-                reason: OperatorReason::PitrGap { .. },
-                mark_pitr_gap: true
-            }
-        ));
+                reason: r @ OperatorReason::PitrGap { .. },
+                mark_pitr_gap: true,
+            } => assert_eq!(r.export_kind(), Some(ExportKind::Incremental)),
+            other => panic!("{other:?}"),
+        }
         // Reset recovers from a gap with a new chain.
-        f.control = Some("RESET_WITH_FULL_EXPORT_AGAIN");
-        assert!(matches!(
-            decide(&f, PLAN),
-            Decision::Start {
-                kind: ExportKind::Full,
-                chain: 2,
-                ..
-            }
-        ));
+        let reset = control("RESET_WITH_FULL_EXPORT_AGAIN", 2);
+        f.control = &reset;
+        let i = started(decide(&f, PLAN));
+        assert_eq!(
+            (i.kind, i.chain, i.reset_version),
+            (ExportKind::Full, 2, Some(2))
+        );
     }
 
     #[test]
     fn in_flight_is_resumed_even_when_paused() {
         let mut head = chain_at(0);
-        head.in_flight = Some(InFlight {
-            kind: ExportKind::Incremental,
-            span: Span {
-                from: Some(0),
-                to: 15 * M,
-            },
-            attempt: 1,
-            client_token: "x".into(),
-            export_arn: None,
-            started_at: 21 * M,
-            chain: 1,
-            reset_version: None,
+        let span = Span {
+            from: Some(0),
+            to: 15 * M,
+        };
+        head.in_flight = Some(super::super::ledger::InFlight {
+            intent: intent(ExportKind::Incremental, span, "x", 21 * M),
+            export_arn: Some("arn".into()),
         });
+        let pause = control("PAUSE", 1);
         assert!(matches!(
-            decide(&facts(60 * M, "PAUSE", &head), PLAN),
-            Decision::Resume { .. }
+            decide(&facts(60 * M, &pause, &head), PLAN),
+            Decision::Resume(t) if t.export_arn == "arn"
         ));
     }
 
     #[test]
-    fn a_reset_already_done_counts_as_run() {
+    fn an_unconfirmed_intent_is_asked_again_then_given_up_when_its_token_may_be_gone() {
+        let mut head = chain_at(0);
+        let span = Span {
+            from: Some(0),
+            to: 15 * M,
+        };
+        let recorded = intent(ExportKind::Incremental, span, "x", 21 * M);
+        head.in_flight = Some(recorded.clone().into());
+        let run = control("RUN", 1);
+        let soon = 21 * M + TOKEN_SAFE_AGE - 1;
+        assert_eq!(
+            decide(&facts(soon, &run, &head), PLAN),
+            Decision::Restart(recorded)
+        );
+        assert_eq!(
+            decide(&facts(soon + 1, &run, &head), PLAN),
+            Decision::GiveUp {
+                client_token: "x".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_reset_already_done_counts_as_run_and_is_acknowledged() {
         // The chain's full export carried out the control's version 1.
         let mut head = chain_at(100 * M);
         head.reset_version = Some(1);
-        let mut f = facts(130 * M, "RESET_WITH_FULL_EXPORT_AGAIN", &head);
-        f.control_version = Some(1);
-        assert!(reset_done(&f));
-        assert!(matches!(
-            decide(&f, PLAN),
-            Decision::Start {
-                kind: ExportKind::Incremental,
-                ..
-            }
+        let reset = control("RESET_WITH_FULL_EXPORT_AGAIN", 1);
+        let f = facts(130 * M, &reset, &head);
+        assert!(reset_done(&reset, &head));
+        let p = plan(&f, PLAN);
+        assert!(p.acknowledge_reset);
+        assert_eq!(started(p.decision).kind, ExportKind::Incremental);
+        // The operator set RESET again (version 2): a new full export for it,
+        // and the control stays RESET until that one completes.
+        let again = control("RESET_WITH_FULL_EXPORT_AGAIN", 2);
+        let p = plan(&facts(130 * M, &again, &head), PLAN);
+        assert!(!p.acknowledge_reset);
+        let i = started(p.decision);
+        assert_eq!((i.kind, i.reset_version), (ExportKind::Full, Some(2)));
+    }
+
+    #[test]
+    fn the_control_goes_back_to_run_only_after_that_resets_full_export() {
+        let mut head = chain_at(100 * M);
+        head.reset_version = Some(3);
+        assert!(acknowledge_after_export(
+            &control("RESET_WITH_FULL_EXPORT_AGAIN", 3),
+            &head
         ));
-        // The operator set RESET again (version 2): a new full export for it.
-        f.control_version = Some(2);
-        assert!(matches!(
-            decide(&f, PLAN),
-            Decision::Start {
-                kind: ExportKind::Full,
-                reset_version: Some(2),
-                ..
-            }
+        // A newer RESET, a PAUSE set in between, or no version: left alone.
+        assert!(!acknowledge_after_export(
+            &control("RESET_WITH_FULL_EXPORT_AGAIN", 4),
+            &head
+        ));
+        assert!(!acknowledge_after_export(&control("PAUSE", 3), &head));
+        assert!(!acknowledge_after_export(&Control::default(), &head));
+        // A full export still in flight: not yet.
+        head.in_flight = Some(
+            intent(
+                ExportKind::Full,
+                Span {
+                    from: None,
+                    to: 200 * M,
+                },
+                "g",
+                200 * M,
+            )
+            .into(),
+        );
+        assert!(!acknowledge_after_export(
+            &control("RESET_WITH_FULL_EXPORT_AGAIN", 3),
+            &head
         ));
     }
 
     #[test]
     fn a_failed_window_is_retried_as_it_was() {
         let head = chain_at(0);
-        let flight = InFlight {
-            kind: ExportKind::Incremental,
-            span: Span {
-                from: Some(0),
-                to: 15 * M,
-            },
-            attempt: 1,
-            client_token: "x".into(),
-            export_arn: Some("arn".into()),
-            started_at: 21 * M,
-            chain: 1,
-            reset_version: None,
+        let span = Span {
+            from: Some(0),
+            to: 15 * M,
         };
-        let head = head.begin(head.version, flight, 21 * M).unwrap().unwrap();
+        let head = head
+            .begin(
+                head.version,
+                intent(ExportKind::Incremental, span, "x", 21 * M),
+                21 * M,
+            )
+            .unwrap()
+            .unwrap();
         let (head, _) = head.fail("x", "S3NoSuchBucket", "gone", 25 * M).unwrap();
         // An hour later the backlog would coalesce, but the failed window comes first.
-        match decide(&facts(80 * M, "RUN", &head), PLAN) {
-            Decision::Start { span, attempt, .. } => {
-                assert_eq!(
-                    span,
-                    Span {
-                        from: Some(0),
-                        to: 15 * M
-                    }
-                );
-                assert_eq!(attempt, 2);
-            }
-            other => panic!("{other:?}"),
-        }
+        let run = control("RUN", 1);
+        let i = started(decide(&facts(80 * M, &run, &head), PLAN));
+        assert_eq!(i.span, span);
+        assert_eq!(i.attempt, 2);
     }
 }

@@ -7,6 +7,7 @@ use std::fmt;
 
 /// Full or incremental, spelled as the original's `exportType` field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum ExportKind {
     #[serde(rename = "FULL_EXPORT")]
     Full,
@@ -32,6 +33,7 @@ impl fmt::Display for ExportKind {
 /// `[from, to)` in epoch seconds: `from` inclusive, `to` exclusive.
 /// A full export is the point `to` (its ExportTime); `from` is then `None`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Span {
     pub from: Option<Epoch>,
     pub to: Epoch,
@@ -69,6 +71,7 @@ pub enum ExportStatus {
 
 /// The figures of a completed export.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ExportResult {
     pub item_count: i64,
@@ -77,4 +80,36 @@ pub struct ExportResult {
     pub end_time: Option<Epoch>,
     /// S3 key of `manifest-summary.json`.
     pub manifest: Option<String>,
+}
+
+/// How the service answered a call, mapped to what the domain can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExportError {
+    #[error("point-in-time recovery is not enabled: {0}")]
+    PitrUnavailable(String),
+    #[error("export time outside the point-in-time recovery window: {0}")]
+    InvalidExportTime(String),
+    #[error("export conflict (same client token, other parameters): {0}")]
+    Conflict(String),
+    #[error("table not found: {0}")]
+    TableNotFound(String),
+    #[error("export not found: {0}")]
+    ExportNotFound(String),
+    #[error("limit exceeded: {0}")]
+    LimitExceeded(String),
+    #[error("throttled: {0}")]
+    Throttled(String),
+    #[error("{0}")]
+    Fault(String),
+}
+
+impl ExportError {
+    /// The error as a fault, for the answers a use case cannot act on.
+    pub fn into_fault(self) -> crate::error::CoreError {
+        use crate::error::CoreError;
+        match self {
+            Self::LimitExceeded(d) | Self::Throttled(d) => CoreError::throttled("dynamodb", d),
+            other => CoreError::service("dynamodb", other.to_string()),
+        }
+    }
 }

@@ -41,23 +41,72 @@ impl WorkflowState {
     }
 }
 
-/// The export being made: recorded before the service is asked (so a crash
-/// between the two is resumed with the same client token), then given its ARN.
+/// An export the workflow asks for, recorded in the ledger before the
+/// service is asked (so a crash between the two is resumed with the same
+/// client token, and so the same export).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-pub struct InFlight {
+pub struct Intent {
     pub kind: ExportKind,
     #[serde(flatten)]
     pub span: Span,
     pub attempt: u32,
     pub client_token: String,
-    pub export_arn: Option<String>,
     pub started_at: Epoch,
     /// The chain this export belongs to (a full export opens a new one).
     pub chain: u32,
     /// For a full export an operator's RESET asked for: that control's version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reset_version: Option<i64>,
+}
+
+/// The export in flight, as the ledger holds it: the intent, and the ARN
+/// once the service gave one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InFlight {
+    #[serde(flatten)]
+    pub intent: Intent,
+    pub export_arn: Option<String>,
+}
+
+/// An export the service has: its ARN is known, so it can be watched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Tracked {
+    #[serde(flatten)]
+    pub intent: Intent,
+    pub export_arn: String,
+}
+
+impl InFlight {
+    /// The export as the service knows it, when it has an ARN.
+    pub fn tracked(&self) -> Option<Tracked> {
+        self.export_arn.as_ref().map(|arn| Tracked {
+            intent: self.intent.clone(),
+            export_arn: arn.clone(),
+        })
+    }
+}
+
+impl From<Intent> for InFlight {
+    fn from(intent: Intent) -> Self {
+        Self {
+            intent,
+            export_arn: None,
+        }
+    }
+}
+
+impl From<Tracked> for InFlight {
+    fn from(t: Tracked) -> Self {
+        Self {
+            intent: t.intent,
+            export_arn: Some(t.export_arn),
+        }
+    }
 }
 
 /// The last failed attempt, kept until the window completes, so the same
@@ -143,17 +192,18 @@ pub struct CatalogEntry {
 impl CatalogEntry {
     /// The entry of a finished export, with no figures yet.
     fn finished(flight: &InFlight, status: CatalogStatus, now: Epoch) -> Self {
+        let intent = &flight.intent;
         Self {
-            chain: flight.chain,
-            kind: flight.kind,
-            span: flight.span,
-            attempt: flight.attempt,
+            chain: intent.chain,
+            kind: intent.kind,
+            span: intent.span,
+            attempt: intent.attempt,
             export_arn: flight.export_arn.clone().unwrap_or_default(),
             status,
             item_count: 0,
             billed_size_bytes: 0,
             manifest: None,
-            started_at: flight.started_at,
+            started_at: intent.started_at,
             start_time: None,
             end_time: None,
             failure_code: None,
@@ -220,7 +270,7 @@ impl Head {
 
     fn expect_in_flight(&self, token: &str) -> Result<&InFlight, LedgerError> {
         match &self.in_flight {
-            Some(f) if f.client_token == token => Ok(f),
+            Some(f) if f.intent.client_token == token => Ok(f),
             _ => Err(LedgerError::NotInFlight(token.to_string())),
         }
     }
@@ -230,15 +280,15 @@ impl Head {
     pub fn begin(
         &self,
         expected_version: u64,
-        flight: InFlight,
+        flight: Intent,
         now: Epoch,
     ) -> Result<Option<Head>, LedgerError> {
         self.check_format()?;
         if let Some(current) = &self.in_flight {
-            if current.client_token == flight.client_token {
+            if current.intent.client_token == flight.client_token {
                 return Ok(None);
             }
-            return Err(LedgerError::Busy(current.client_token.clone()));
+            return Err(LedgerError::Busy(current.intent.client_token.clone()));
         }
         self.expect_version(expected_version)?;
         let mut next = self.clone();
@@ -253,7 +303,7 @@ impl Head {
         if flight.kind == ExportKind::Full {
             next = next.reset();
         }
-        next.in_flight = Some(flight);
+        next.in_flight = Some(flight.into());
         Ok(Some(next.bumped(now)))
     }
 
@@ -285,27 +335,28 @@ impl Head {
     ) -> Result<(Head, CatalogEntry), LedgerError> {
         self.check_format()?;
         let flight = self.expect_in_flight(token)?.clone();
+        let intent = &flight.intent;
         let mut next = self.clone();
-        match flight.kind {
+        match intent.kind {
             ExportKind::Full => {
                 next.mode = Mode::Incremental;
-                next.chain = flight.chain;
-                next.full_export_time = Some(flight.span.to);
-                if flight.reset_version.is_some() {
-                    next.reset_version = flight.reset_version;
+                next.chain = intent.chain;
+                next.full_export_time = Some(intent.span.to);
+                if intent.reset_version.is_some() {
+                    next.reset_version = intent.reset_version;
                 }
                 next.state = WorkflowState::Normal;
             }
             ExportKind::Incremental => {
-                if flight.span.from != self.watermark {
+                if intent.span.from != self.watermark {
                     return Err(LedgerError::Discontinuous {
-                        from: flight.span.from,
+                        from: intent.span.from,
                         watermark: self.watermark,
                     });
                 }
             }
         }
-        next.watermark = Some(flight.span.to);
+        next.watermark = Some(intent.span.to);
         next.in_flight = None;
         next.last_failure = None;
         let entry = CatalogEntry {
@@ -333,9 +384,9 @@ impl Head {
         let mut next = self.clone();
         next.in_flight = None;
         next.last_failure = Some(LastFailure {
-            kind: flight.kind,
-            span: flight.span,
-            attempts: flight.attempt,
+            kind: flight.intent.kind,
+            span: flight.intent.span,
+            attempts: flight.intent.attempt,
             code: code.to_string(),
             message: message.to_string(),
         });
@@ -405,13 +456,12 @@ impl Head {
 mod tests {
     use super::*;
 
-    fn flight(kind: ExportKind, from: Option<Epoch>, to: Epoch, token: &str) -> InFlight {
-        InFlight {
+    fn flight(kind: ExportKind, from: Option<Epoch>, to: Epoch, token: &str) -> Intent {
+        Intent {
             kind,
             span: Span { from, to },
             attempt: 1,
             client_token: token.into(),
-            export_arn: Some(format!("arn:{token}")),
             started_at: to,
             chain: 1,
             reset_version: None,

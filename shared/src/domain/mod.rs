@@ -1,11 +1,14 @@
 //! The pure domain: plain data and functions over it, property-testable.
+//! No I/O, no AWS type, no async.
 
 pub mod control;
 pub mod decision;
 pub mod export;
 pub mod ledger;
+pub mod mirrors;
 pub mod notification;
 pub mod poll;
+pub mod refusal;
 pub mod timefmt;
 pub mod token;
 pub mod window;

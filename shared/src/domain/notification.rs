@@ -6,12 +6,13 @@
 use super::control::ALLOWED_ACTIONS;
 use super::decision::OperatorReason;
 use super::export::{ExportKind, ExportResult, Span};
-use super::ledger::InFlight;
+use super::ledger::Tracked;
 use super::timefmt::rfc3339;
 use super::Epoch;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Status {
     Success,
@@ -28,6 +29,7 @@ impl Status {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Notification {
     pub message: String,
@@ -90,9 +92,10 @@ impl Notification {
         format!("{kind} {}", self.status.as_str())
     }
 
-    fn with_export(mut self, flight: &InFlight) -> Self {
+    fn with_export(mut self, export: &Tracked) -> Self {
+        let flight = &export.intent;
         self.export_type = Some(flight.kind);
-        self.export_arn = flight.export_arn.clone();
+        self.export_arn = Some(export.export_arn.clone());
         self.attempt = Some(flight.attempt);
         let (start, end) = span_times(flight.span);
         self.export_start_time = Some(start);
@@ -104,13 +107,14 @@ impl Notification {
     pub fn succeeded(
         table: &str,
         execution_id: &str,
-        flight: &InFlight,
+        export: &Tracked,
         result: &ExportResult,
         blocks_behind: i64,
         now: Epoch,
     ) -> Self {
+        let flight = &export.intent;
         let message = format!("{} export for table '{table}' succeeded", flight.kind);
-        let mut n = Self::base(message, Status::Success, execution_id).with_export(flight);
+        let mut n = Self::base(message, Status::Success, execution_id).with_export(export);
         if flight.kind == ExportKind::Full {
             n.export_end_time = n.export_start_time.clone();
         }
@@ -127,17 +131,18 @@ impl Notification {
     pub fn export_failed(
         table: &str,
         execution_id: &str,
-        flight: &InFlight,
+        export: &Tracked,
         code: &str,
         detail: &str,
         blocks_behind: i64,
         now: Epoch,
     ) -> Self {
+        let flight = &export.intent;
         let message = format!(
             "{} export for table {table} failed because\n{code}\n{detail}\n(attempt {} for this window; the watermark has not moved)",
             flight.kind, flight.attempt
         );
-        let mut n = Self::base(message, Status::Failed, execution_id).with_export(flight);
+        let mut n = Self::base(message, Status::Failed, execution_id).with_export(export);
         n.start_time = Some(rfc3339(flight.started_at));
         n.incremental_blocks_behind = Some(blocks_behind);
         n.lag_seconds = Some((now - flight.span.to).max(0));
@@ -219,19 +224,21 @@ fn span_times(span: Span) -> (String, Option<String>) {
 mod tests {
     use super::*;
 
-    fn flight(kind: ExportKind, attempt: u32) -> InFlight {
-        InFlight {
-            kind,
-            span: Span {
-                from: (kind == ExportKind::Incremental).then_some(1_700_000_100),
-                to: 1_700_001_000,
+    fn flight(kind: ExportKind, attempt: u32) -> Tracked {
+        Tracked {
+            intent: crate::domain::ledger::Intent {
+                kind,
+                span: Span {
+                    from: (kind == ExportKind::Incremental).then_some(1_700_000_100),
+                    to: 1_700_001_000,
+                },
+                attempt,
+                client_token: "t".into(),
+                started_at: 1_700_001_400,
+                chain: 1,
+                reset_version: None,
             },
-            attempt,
-            client_token: "t".into(),
-            export_arn: Some("arn:x".into()),
-            started_at: 1_700_001_400,
-            chain: 1,
-            reset_version: None,
+            export_arn: "arn:x".into(),
         }
     }
 

@@ -21,6 +21,21 @@ pub fn parse_rfc3339(s: &str) -> Option<Epoch> {
         .map(|d| d.unix_timestamp())
 }
 
+/// Formats epoch milliseconds as RFC 3339 in UTC (fractions only when not
+/// whole seconds), as export manifests carry times.
+pub fn rfc3339_millis(ms: i64) -> String {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|d| d.format(&Rfc3339).ok())
+        .unwrap_or_else(|| format!("{ms}ms"))
+}
+
+/// Parses an RFC 3339 time into epoch milliseconds.
+pub fn parse_rfc3339_millis(s: &str) -> Option<i64> {
+    let d = OffsetDateTime::parse(s.trim(), &Rfc3339).ok()?;
+    i64::try_from(d.unix_timestamp_nanos() / 1_000_000).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -34,5 +49,11 @@ mod tests {
             Some(1_700_000_100)
         );
         assert_eq!(parse_rfc3339("yesterday"), None);
+        assert_eq!(
+            parse_rfc3339_millis("2023-11-14T22:13:20.028Z"),
+            Some(1_700_000_000_028)
+        );
+        assert_eq!(rfc3339_millis(1_700_000_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(rfc3339_millis(1_700_000_000_500), "2023-11-14T22:13:20.5Z");
     }
 }

@@ -1,142 +1,119 @@
 //! advance-state: record a finished export in the ledger (conditionally),
 //! mirror it to SSM, and say whether more is exportable already.
 
-use super::{mirrors_of, Env, MAX_EXPORTS_PER_EXECUTION, TYPICAL_PITR_LAG};
+use super::{MAX_EXPORTS_PER_EXECUTION, TYPICAL_PITR_LAG};
+use crate::contract::{AdvanceInput, AdvanceOutput, Recorded, RunContext, Skipped};
 use crate::domain::control::WorkflowAction;
-use crate::domain::export::ExportKind;
+use crate::domain::decision::acknowledge_after_export;
 use crate::domain::ledger::{Head, LedgerError};
+use crate::domain::mirrors::Mirrors;
 use crate::domain::notification::Notification;
 use crate::error::CoreError;
-use crate::io::{Outcome, Step};
-use crate::ports::{ControlStore, ExportService, Ledger, Notifier};
+use crate::ports::{ControlStore, Ledger};
+use crate::service::{expected, Service};
 
-pub async fn advance<C, L, X, N>(env: &Env<'_, C, L, X, N>, input: Step) -> Result<Step, CoreError>
-where
-    C: ControlStore,
-    L: Ledger,
-    X: ExportService,
-    N: Notifier,
-{
-    let flight = input.require_export()?.clone();
-    let now = env.clock.now();
-    let cfg = env.cfg;
-    let plan = cfg.window_plan();
-    let head = env.head().await?;
-    let edge = now - TYPICAL_PITR_LAG;
-    let token = &flight.client_token;
-    let recorded = match input.outcome {
-        Some(Outcome::Completed) => {
-            let result = input
-                .result
-                .clone()
-                .ok_or_else(|| CoreError::BadInput("a COMPLETED input needs `result`".into()))?;
-            head.complete(token, &result, now).map(|(next, entry)| {
-                let behind = plan.blocks_behind(flight.span.to, edge);
-                let n = Notification::succeeded(
-                    &cfg.table_name,
-                    &input.execution_id,
-                    &flight,
-                    &result,
-                    behind,
-                    now,
-                );
-                (next, entry, n, Outcome::Advanced)
-            })
-        }
-        Some(Outcome::Failed) => {
-            let failure = input
-                .failure
-                .clone()
-                .ok_or_else(|| CoreError::BadInput("a FAILED input needs `failure`".into()))?;
-            head.fail(token, &failure.code, &failure.message, now)
-                .map(|(next, entry)| {
-                    let behind = plan.blocks_behind(head.watermark.unwrap_or(flight.span.to), edge);
-                    let n = Notification::export_failed(
+impl<C: ControlStore, L: Ledger, X, N> Service<C, L, X, N> {
+    pub async fn advance(&self, input: AdvanceInput) -> Result<AdvanceOutput, CoreError> {
+        let now = self.now();
+        let cfg = &self.config;
+        let plan = cfg.window_plan();
+        let head = self.head().await?;
+        let edge = now - TYPICAL_PITR_LAG;
+        let (ctx, export, recorded) = match input {
+            AdvanceInput::Completed(c) => {
+                let token = &c.export.intent.client_token;
+                let recorded = head.complete(token, &c.result, now).map(|(next, entry)| {
+                    let behind = plan.blocks_behind(c.export.intent.span.to, edge);
+                    let n = Notification::succeeded(
                         &cfg.table_name,
-                        &input.execution_id,
-                        &flight,
-                        &failure.code,
-                        &failure.message,
+                        &c.ctx.execution_id,
+                        &c.export,
+                        &c.result,
                         behind,
                         now,
                     );
-                    (next, entry, n, Outcome::RecordedFailure)
-                })
+                    (next, entry, n, true)
+                });
+                (c.ctx, c.export, recorded)
+            }
+            AdvanceInput::Failed(f) => {
+                let token = &f.export.intent.client_token;
+                let recorded = head
+                    .fail(token, &f.failure.code, &f.failure.message, now)
+                    .map(|(next, entry)| {
+                        let behind = plan
+                            .blocks_behind(head.watermark.unwrap_or(f.export.intent.span.to), edge);
+                        let n = Notification::export_failed(
+                            &cfg.table_name,
+                            &f.ctx.execution_id,
+                            &f.export,
+                            &f.failure.code,
+                            &f.failure.message,
+                            behind,
+                            now,
+                        );
+                        (next, entry, n, false)
+                    });
+                (f.ctx, f.export, recorded)
+            }
+        };
+        let (next, entry, notification, advanced) = match recorded {
+            Ok(r) => r,
+            Err(LedgerError::NotInFlight(_)) => return self.already_recorded(ctx, &head).await,
+            Err(e) => return Err(e.into()),
+        };
+        if !self
+            .ledger
+            .put_head_with_entry(&next, expected(&head), &entry)
+            .await?
+        {
+            let fresh = self.head().await?;
+            return self.already_recorded(ctx, &fresh).await;
         }
-        other => {
-            return Err(CoreError::BadInput(format!(
-                "advance-state takes a COMPLETED or FAILED input, got {other:?}"
-            )))
+        self.mirror(Some(&head), &next).await?;
+        self.finish_reset(&next).await?;
+        let exports_done = ctx.exports_done + 1;
+        let more = next
+            .watermark
+            .is_some_and(|w| advanced && plan.next_end(w) <= edge);
+        let recorded = Recorded {
+            ctx: RunContext {
+                exports_done,
+                ..ctx
+            },
+            export,
+            notification,
+            drain: more && exports_done < MAX_EXPORTS_PER_EXECUTION,
+        };
+        Ok(if advanced {
+            AdvanceOutput::Advanced(recorded)
+        } else {
+            AdvanceOutput::RecordedFailure(recorded)
+        })
+    }
+
+    /// Another execution recorded this export first: make sure the mirrors
+    /// and the control are in line (its writes may have been cut short),
+    /// notify nothing twice.
+    async fn already_recorded(
+        &self,
+        ctx: RunContext,
+        head: &Head,
+    ) -> Result<AdvanceOutput, CoreError> {
+        self.control.write_mirrors(&Mirrors::of(head), None).await?;
+        self.finish_reset(head).await?;
+        Ok(AdvanceOutput::AlreadyRecorded(Skipped {
+            ctx,
+            drain: false,
+        }))
+    }
+
+    /// After the full export a reset asked for, the control goes back to RUN.
+    async fn finish_reset(&self, head: &Head) -> Result<(), CoreError> {
+        let control = self.control.read_action().await?;
+        if acknowledge_after_export(&control, head) {
+            self.control.set_action(WorkflowAction::Run).await?;
         }
-    };
-    let (next, entry, notification, outcome) = match recorded {
-        Ok(r) => r,
-        Err(LedgerError::NotInFlight(_)) => return already_recorded(env, &input, &head).await,
-        Err(e) => return Err(e.into()),
-    };
-    if !env
-        .ledger
-        .put_head_with_entry(&next, Env::<C, L, X, N>::expected(&head), &entry)
-        .await?
-    {
-        let fresh = env.head().await?;
-        return already_recorded(env, &input, &fresh).await;
+        Ok(())
     }
-    env.mirror(Some(&head), &next).await?;
-    finish_reset(env, &next).await?;
-    let exports_done = input.exports_done + 1;
-    let more = next
-        .watermark
-        .is_some_and(|w| outcome == Outcome::Advanced && plan.next_end(w) <= edge);
-    let mut out = input.next(outcome);
-    out.exports_done = exports_done;
-    out.drain = Some(more && exports_done < MAX_EXPORTS_PER_EXECUTION);
-    out.export = Some(flight);
-    out.notification = Some(notification);
-    Ok(out)
-}
-
-/// Another execution recorded this export first: make sure the mirrors and
-/// the control are in line (its writes may have been cut short), notify
-/// nothing twice.
-async fn already_recorded<C, L, X, N>(
-    env: &Env<'_, C, L, X, N>,
-    input: &Step,
-    head: &Head,
-) -> Result<Step, CoreError>
-where
-    C: ControlStore,
-    L: Ledger,
-    X: ExportService,
-    N: Notifier,
-{
-    env.control.write_mirrors(&mirrors_of(head), None).await?;
-    finish_reset(env, head).await?;
-    let mut out = input.next(Outcome::AlreadyRecorded);
-    out.drain = Some(false);
-    Ok(out)
-}
-
-/// After the full export a reset asked for, the control goes back to RUN
-/// (only if it still says RESET: an operator's newer PAUSE stays).
-async fn finish_reset<C, L, X, N>(env: &Env<'_, C, L, X, N>, head: &Head) -> Result<(), CoreError>
-where
-    C: ControlStore,
-    L: Ledger,
-    X: ExportService,
-    N: Notifier,
-{
-    let control = env.control.read_action().await?;
-    let reset = control.value.as_deref() == Some(WorkflowAction::ResetWithFullExportAgain.as_str());
-    let done = control.version.is_some() && control.version == head.reset_version;
-    if reset
-        && done
-        && head
-            .in_flight
-            .as_ref()
-            .is_none_or(|f| f.kind != ExportKind::Full)
-    {
-        env.control.set_action(WorkflowAction::Run).await?;
-    }
-    Ok(())
 }

@@ -1,51 +1,48 @@
 //! notify: publish the step's notification, or a FAILED one for a fault the
-//! final Catch handed on.
+//! final Catch handed on. It needs only the topic and the table's name, so
+//! a configuration error elsewhere still reaches the operator.
 
-use super::Env;
+use crate::config::NoticeConfig;
+use crate::contract::{NotifyInput, NotifyOutput, Published, RunContext};
 use crate::domain::notification::Notification;
 use crate::error::CoreError;
-use crate::io::{NotifyInput, Outcome, Step};
-use crate::ports::{ControlStore, ExportService, Ledger, Notifier};
+use crate::ports::Notifier;
 
-pub async fn notify<C, L, X, N>(
-    env: &Env<'_, C, L, X, N>,
-    input: NotifyInput,
-) -> Result<Step, CoreError>
-where
-    C: ControlStore,
-    L: Ledger,
-    X: ExportService,
-    N: Notifier,
-{
-    let mut step = input.step;
-    if step.execution_id.is_empty() {
-        if let Some(id) = input
-            .run
-            .as_ref()
-            .and_then(|r| r.get("executionId"))
-            .and_then(|v| v.as_str())
-        {
-            step.execution_id = id.to_string();
-        }
+/// The notify function's port and configuration.
+#[derive(Debug)]
+pub struct Announcer<N> {
+    pub config: NoticeConfig,
+    pub notifier: N,
+}
+
+impl<N: Notifier> Announcer<N> {
+    pub async fn notify(&self, input: NotifyInput) -> Result<NotifyOutput, CoreError> {
+        let (ctx, notification, drain) = match input {
+            NotifyInput::Advanced(r) | NotifyInput::RecordedFailure(r) => {
+                (r.ctx, r.notification, r.drain)
+            }
+            NotifyInput::NeedsOperator(o) => (o.ctx, o.notification, false),
+            NotifyInput::Fault(fault) => {
+                // The run context of the failing step, where it had one.
+                let mut ctx: RunContext = serde_json::from_value(fault.run).unwrap_or_default();
+                if !fault.execution_id.is_empty() {
+                    ctx.execution_id = fault.execution_id;
+                }
+                let n = Notification::fault(
+                    &self.config.table_name,
+                    &ctx.execution_id,
+                    &fault.error.error,
+                    &fault.error.cause,
+                );
+                (ctx, n, false)
+            }
+        };
+        let message_id = self.notifier.publish(&notification).await?;
+        tracing::info!(status = notification.status.as_str(), %message_id, "published");
+        Ok(NotifyOutput::Published(Published {
+            ctx,
+            message_id,
+            drain,
+        }))
     }
-    let notification = match (step.notification.take(), input.error) {
-        (Some(n), _) => n,
-        (None, Some(err)) => Notification::fault(
-            &env.cfg.table_name,
-            &step.execution_id,
-            &err.error,
-            &err.cause,
-        ),
-        (None, None) => {
-            return Err(CoreError::BadInput(
-                "notify needs a `notification` object or an `error` from a Catch".into(),
-            ))
-        }
-    };
-    let message_id = env.notifier.publish(&notification).await?;
-    tracing::info!(status = notification.status.as_str(), %message_id, "published");
-    let mut out = step.next(Outcome::Published);
-    out.message_id = Some(message_id);
-    out.drain = step.drain;
-    Ok(out)
 }

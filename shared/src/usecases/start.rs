@@ -2,156 +2,142 @@
 //!
 //! The intent comes first so that a crash between the two is resumed with
 //! the same client token (and so the same export), never a second one.
+//! What a refusal means is the pure [`refusal`](crate::domain::refusal).
 
 use super::decide::operator;
-use super::Env;
+use crate::contract::{Quiet, RunContext, StartInput, StartOrder, StartOutput, Watch};
 use crate::domain::decision::OperatorReason;
-use crate::domain::export::{ExportKind, ExportRequest, Pitr};
-use crate::domain::ledger::{Head, InFlight, LedgerError};
+use crate::domain::export::{ExportError, ExportRequest, Pitr};
+use crate::domain::ledger::{Intent, LedgerError, Tracked};
+use crate::domain::refusal::{needs_earliest, refusal, Refusal};
 use crate::error::CoreError;
-use crate::io::{Outcome, Step};
-use crate::ports::{ControlStore, ExportError, ExportService, Ledger, Notifier};
+use crate::ports::{ControlStore, ExportService, Ledger};
+use crate::service::{expected, Service};
 
-fn lost_race(input: &Step, why: impl Into<String>) -> Step {
-    let mut out = input.next(Outcome::LostRace);
-    out.reason = Some(why.into());
-    out
+fn lost_race(ctx: RunContext, why: impl Into<String>) -> StartOutput {
+    StartOutput::LostRace(Quiet {
+        ctx,
+        reason: why.into(),
+        exportable_at: None,
+    })
 }
 
-pub async fn start<C, L, X, N>(env: &Env<'_, C, L, X, N>, input: Step) -> Result<Step, CoreError>
-where
-    C: ControlStore,
-    L: Ledger,
-    X: ExportService,
-    N: Notifier,
-{
-    let wanted = input.require_export()?.clone();
-    let version = input
-        .ledger_version
-        .ok_or_else(|| CoreError::BadInput("the input has no `ledgerVersion`".into()))?;
-    let now = env.clock.now();
-    let head = env.head().await?;
-    let flight = match head.begin(version, wanted.clone(), now) {
-        Ok(Some(next)) => {
-            if !env
-                .ledger
-                .put_head(&next, Env::<C, L, X, N>::expected(&head))
-                .await?
-            {
-                return Ok(lost_race(
-                    &input,
-                    "another execution changed the ledger first",
-                ));
+impl<C: ControlStore, L: Ledger, X: ExportService, N> Service<C, L, X, N> {
+    pub async fn start(&self, input: StartInput) -> Result<StartOutput, CoreError> {
+        let StartOrder {
+            ctx,
+            export: wanted,
+            ledger_version,
+            blocks_behind,
+        } = input.into_order();
+        let now = self.now();
+        let head = self.head().await?;
+        let recorded = match head.begin(ledger_version, wanted.clone(), now) {
+            Ok(Some(next)) => {
+                if !self.ledger.put_head(&next, expected(&head)).await? {
+                    return Ok(lost_race(ctx, "another execution changed the ledger first"));
+                }
+                self.mirror(Some(&head), &next).await?;
+                next.in_flight
             }
-            env.mirror(Some(&head), &next).await?;
-            wanted
+            // Exactly this export is already recorded (a retry or a resume).
+            Ok(None) => head.in_flight.clone(),
+            Err(LedgerError::FutureFormat { found }) => {
+                return Ok(StartOutput::NeedsOperator(operator(
+                    &self.config.table_name,
+                    &self.config.alias,
+                    ctx,
+                    &OperatorReason::FutureLedger { found },
+                )));
+            }
+            Err(e) => return Ok(lost_race(ctx, e.to_string())),
+        };
+        let flight = recorded.unwrap_or_else(|| wanted.into());
+        let arn = match flight.export_arn {
+            Some(arn) => arn,
+            None => match self.exports.start(&self.request(&flight.intent)).await {
+                Ok(arn) => arn,
+                Err(e) => return self.refused(ctx, flight.intent, e).await,
+            },
+        };
+        let head = self.head().await?;
+        if let Some(next) = head.record_arn(&flight.intent.client_token, &arn, now)? {
+            // A lost write here is harmless: the next reader asks again with
+            // the same token and gets the same ARN.
+            self.ledger.put_head(&next, expected(&head)).await?;
         }
-        // Exactly this export is already recorded (a retry or a resume).
-        Ok(None) => head.in_flight.clone().unwrap_or(wanted),
-        Err(LedgerError::FutureFormat { found }) => {
-            return Ok(operator(
-                env,
-                &input,
-                &OperatorReason::FutureLedger { found },
-                Some(wanted.kind),
-            ));
+        Ok(StartOutput::Started(Watch {
+            wait_seconds: self.first_wait(flight.intent.kind).await?,
+            blocks_behind: Some(blocks_behind),
+            export: Tracked {
+                intent: flight.intent,
+                export_arn: arn,
+            },
+            polls: None,
+            ctx,
+        }))
+    }
+
+    fn request(&self, intent: &Intent) -> ExportRequest {
+        let cfg = &self.config;
+        ExportRequest {
+            kind: intent.kind,
+            span: intent.span,
+            client_token: intent.client_token.clone(),
+            bucket: cfg.bucket.clone(),
+            prefix: cfg.prefix.clone(),
+            format: cfg.format.as_str().to_string(),
+            view_type: cfg.view_type.as_str().to_string(),
         }
-        Err(e) => return Ok(lost_race(&input, e.to_string())),
-    };
-    let arn = match &flight.export_arn {
-        Some(arn) => arn.clone(),
-        None => match env.exports.start(&request(env, &flight)).await {
-            Ok(arn) => arn,
-            Err(e) => return rejected(env, &input, flight, e).await,
-        },
-    };
-    let head = env.head().await?;
-    if let Some(next) = head.record_arn(&flight.client_token, &arn, now)? {
-        // A lost write here is harmless: the next reader asks again with the
-        // same token and gets the same ARN.
-        env.ledger
-            .put_head(&next, Env::<C, L, X, N>::expected(&head))
-            .await?;
     }
-    let mut out = input.next(Outcome::Started);
-    out.wait_seconds = Some(env.first_wait(flight.kind).await?);
-    out.blocks_behind = input.blocks_behind;
-    out.export = Some(InFlight {
-        export_arn: Some(arn),
-        ..flight
-    });
-    Ok(out)
-}
 
-fn request<C, L, X, N>(env: &Env<'_, C, L, X, N>, flight: &InFlight) -> ExportRequest {
-    ExportRequest {
-        kind: flight.kind,
-        span: flight.span,
-        client_token: flight.client_token.clone(),
-        bucket: env.cfg.bucket.clone(),
-        prefix: env.cfg.prefix.clone(),
-        format: env.cfg.format.as_str().to_string(),
-        view_type: env.cfg.view_type.as_str().to_string(),
-    }
-}
-
-/// The service refused: forget the intent (no export exists) and say why.
-async fn rejected<C, L, X, N>(
-    env: &Env<'_, C, L, X, N>,
-    input: &Step,
-    flight: InFlight,
-    error: ExportError,
-) -> Result<Step, CoreError>
-where
-    C: ControlStore,
-    L: Ledger,
-    X: ExportService,
-    N: Notifier,
-{
-    let now = env.clock.now();
-    let reason = match &error {
-        ExportError::PitrUnavailable(_) => OperatorReason::PitrDisabled,
-        ExportError::TableNotFound(_) => OperatorReason::TableNotFound,
-        ExportError::InvalidExportTime(_) if flight.kind == ExportKind::Incremental => {
-            let earliest = match env.exports.backups().await {
-                Ok(Pitr::Enabled { earliest, .. }) => earliest,
-                _ => 0,
-            };
-            OperatorReason::PitrGap {
-                watermark: flight.span.from.unwrap_or(flight.span.to),
-                earliest,
+    /// The service refused: carry out what the refusal means.
+    async fn refused(
+        &self,
+        ctx: RunContext,
+        intent: Intent,
+        error: ExportError,
+    ) -> Result<StartOutput, CoreError> {
+        let now = self.now();
+        let earliest = if needs_earliest(&intent, &error) {
+            match self.exports.backups().await {
+                Ok(Pitr::Enabled { earliest, .. }) => Some(earliest),
+                _ => None,
+            }
+        } else {
+            None
+        };
+        let token = &intent.client_token;
+        match refusal(&intent, &error, earliest) {
+            Refusal::Fault => Err(error.into_fault()),
+            Refusal::FailAttempt { code } => {
+                let head = self.head().await?;
+                let (next, entry) = head.fail(token, code, &error.to_string(), now)?;
+                self.ledger
+                    .put_head_with_entry(&next, expected(&head), &entry)
+                    .await?;
+                Err(error.into_fault())
+            }
+            Refusal::Operator {
+                reason,
+                mark_pitr_gap,
+            } => {
+                let head = self.head().await?;
+                let mut next = head.abandon(token, now)?;
+                if mark_pitr_gap {
+                    next = next.mark_pitr_gap(next.version, now)?.unwrap_or(next);
+                }
+                if self.ledger.put_head(&next, expected(&head)).await? {
+                    self.mirror(Some(&head), &next).await?;
+                }
+                tracing::warn!(%error, "export refused");
+                Ok(StartOutput::NeedsOperator(operator(
+                    &self.config.table_name,
+                    &self.config.alias,
+                    ctx,
+                    &reason,
+                )))
             }
         }
-        // The token was used with other parameters (the stack's bucket,
-        // prefix or format changed while the intent was recorded), or a full
-        // export's time fell out of the PITR window before it was asked for:
-        // record a failed attempt, so the next run asks anew with a new token.
-        ExportError::Conflict(detail) | ExportError::InvalidExportTime(detail) => {
-            let code = match &error {
-                ExportError::Conflict(_) => "ExportConflict",
-                _ => "InvalidExportTime",
-            };
-            let head = env.head().await?;
-            let (next, entry) = head.fail(&flight.client_token, code, detail, now)?;
-            env.ledger
-                .put_head_with_entry(&next, Env::<C, L, X, N>::expected(&head), &entry)
-                .await?;
-            return Err(error.into_fault());
-        }
-        _ => return Err(error.into_fault()),
-    };
-    let head = env.head().await?;
-    let mut next: Head = head.abandon(&flight.client_token, now)?;
-    if let OperatorReason::PitrGap { .. } = reason {
-        next = next.mark_pitr_gap(next.version, now)?.unwrap_or(next);
     }
-    if env
-        .ledger
-        .put_head(&next, Env::<C, L, X, N>::expected(&head))
-        .await?
-    {
-        env.mirror(Some(&head), &next).await?;
-    }
-    tracing::warn!(%error, "export refused");
-    Ok(operator(env, input, &reason, Some(flight.kind)))
 }

@@ -4,18 +4,17 @@
 //! and leave the ledger as it was. Each test prints one summary line with
 //! its counts (run with `--nocapture` to see them).
 //!
-//! `tests/infra/test_parameters.py` reads this file as text: the values it
-//! generates for the template parameters behind WINDOW_MINUTES,
-//! POLL_WAIT_SECONDS, EXPORT_FORMAT, EXPORT_VIEW_TYPE, MAX_CATCH_UP_MINUTES
-//! and DEPLOYMENT_ALIAS must appear in `CONFIG_CASES` below, as
-//! `(vars::NAME, Some("value"), ...)`, so the two lists cannot drift.
+//! `contracts/parameter_cases.json` holds the values the template refuses
+//! for each parameter that becomes an environment variable (written and
+//! checked by `tests/infra/test_parameters.py` from the template); every one
+//! of them must be refused by the functions too, so the two cannot drift.
 
-use incx_core::config::{vars, Config};
+use incx_core::config::{vars, Config, ConfigError, Env};
 use incx_core::domain::control::{shown_value, ALLOWED_ACTIONS};
 use incx_core::domain::export::ExportKind;
 use incx_core::domain::ledger::{CatalogEntry, CatalogStatus, Head, Mode, LEDGER_FORMAT};
 use incx_core::domain::notification::{Notification, Status};
-use incx_core::sim::{Finish, World};
+use incx_sim::{Finish, World};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
@@ -35,8 +34,15 @@ fn base_env() -> HashMap<&'static str, String> {
     ])
 }
 
-fn load(env: &HashMap<&'static str, String>) -> Result<Config, incx_core::config::ConfigError> {
-    Config::from_lookup(|k| env.get(k).cloned())
+/// What the functions check at cold start: the workflow's configuration and
+/// the names of the ledger table and the topic.
+fn load(env: &HashMap<&'static str, String>) -> Result<Config, ConfigError> {
+    let get = |k: &str| env.get(k).cloned();
+    let config = Config::from_lookup(get)?;
+    let names = Env::new(get);
+    names.text(vars::LEDGER_TABLE)?;
+    names.text(vars::TOPIC_ARN)?;
+    Ok(config)
 }
 
 fn rt() -> tokio::runtime::Runtime {
@@ -279,6 +285,50 @@ fn configuration_values_out_of_range_are_refused_naming_variable_value_and_range
     );
 }
 
+/// The template's refusals, as `tests/infra/test_parameters.py` generates
+/// them: the functions refuse every one (an empty value of a variable with
+/// a default is read as the default, by design).
+#[test]
+fn the_functions_refuse_what_the_template_refuses() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../contracts/parameter_cases.json");
+    let text = std::fs::read_to_string(&path).expect("contracts/parameter_cases.json");
+    let file: Value = serde_json::from_str(&text).expect("parameter_cases.json is JSON");
+    let cases = file["cases"].as_object().expect("a `cases` object");
+    let mut failures = Vec::new();
+    let mut tried = 0;
+    for (variable, values) in cases {
+        let Some(var) = incx_core::config::VARIABLES
+            .iter()
+            .find(|v| v.name == variable)
+        else {
+            failures.push(format!("{variable}: not a variable the functions read"));
+            continue;
+        };
+        for value in values.as_array().into_iter().flatten() {
+            let value = value.as_str().expect("values are strings");
+            if value.is_empty() && DEFAULTED.contains(&var.name) {
+                continue;
+            }
+            tried += 1;
+            let mut env = base_env();
+            env.insert(var.name, value.to_string());
+            match load(&env) {
+                Err(e) if e.variable == var.name => {}
+                other => failures.push(format!("{variable}={value:?}: {other:?}")),
+            }
+        }
+    }
+    assert!(
+        tried > 20,
+        "only {tried} template cases: is the file empty?"
+    );
+    finish(
+        format!("bad input: {tried} template-refused values also refused by the functions"),
+        failures,
+    );
+}
+
 // ---------------------------------------------------------------- the world
 
 fn config() -> Result<Config, String> {
@@ -481,237 +531,143 @@ const CHECK: &str = "${CheckStatusFunctionArn}";
 const ADVANCE: &str = "${AdvanceStateFunctionArn}";
 const NOTIFY: &str = "${NotifyFunctionArn}";
 
-/// An export reference as decide-mode would hand it on, without an ARN.
-fn export_ref() -> Value {
+/// An export as decide-mode hands it on (no ARN yet).
+fn intent() -> Value {
     json!({
         "kind": "INCREMENTAL_EXPORT",
         "from": NOW,
         "to": NOW + WINDOW,
         "attempt": 1,
         "clientToken": "token",
-        "exportArn": null,
         "startedAt": NOW,
         "chain": 1
     })
 }
 
-fn export_with_arn() -> Value {
-    let mut e = export_ref();
+fn tracked() -> Value {
+    let mut e = intent();
     e["exportArn"] = json!("arn:aws:dynamodb:us-east-1:000000000000:table/t/export/1");
     e
+}
+
+/// A well-formed input of `outcome` with `fields`, to break one at a time.
+fn step(outcome: &str, fields: Value) -> Value {
+    let mut v = json!({"outcome": outcome, "executionId": "e", "iteration": 1, "exportsDone": 0});
+    for (k, x) in fields.as_object().into_iter().flatten() {
+        v[k] = x.clone();
+    }
+    v
+}
+
+fn without(mut v: Value, key: &str) -> Value {
+    if let Some(o) = v.as_object_mut() {
+        o.remove(key);
+    }
+    v
 }
 
 /// (resource, input, what the message must name).
 fn input_cases() -> Vec<(&'static str, Value, &'static str)> {
     let mut cases = Vec::new();
     for resource in [DECIDE, START, CHECK, ADVANCE, NOTIFY] {
-        cases.push((resource, Value::Null, "must be a JSON object, got null"));
-        cases.push((resource, json!([]), "must be a JSON object, got an array"));
-        cases.push((
-            resource,
-            json!([null, "id"]),
-            "must be a JSON object, got an array",
-        ));
-        cases.push((
-            resource,
-            json!("text"),
-            "must be a JSON object, got a string",
-        ));
-        cases.push((resource, json!(5), "must be a JSON object, got a number"));
-        cases.push((
-            resource,
-            json!(true),
-            "must be a JSON object, got a boolean",
-        ));
-        cases.push((resource, json!({"executionId": 5}), "invalid type: integer"));
+        for (input, kind) in [
+            (Value::Null, "null"),
+            (json!([]), "an array"),
+            (json!([null, "id"]), "an array"),
+            (json!("text"), "a string"),
+            (json!(5), "a number"),
+            (json!(true), "a boolean"),
+        ] {
+            cases.push((resource, input, kind));
+        }
     }
+    let order = step(
+        "START_INCREMENTAL",
+        json!({"export": intent(), "ledgerVersion": 3, "blocksBehind": 0}),
+    );
+    let watch = step("STARTED", json!({"export": tracked(), "waitSeconds": 60}));
+    let completed = step(
+        "COMPLETED",
+        json!({"export": tracked(), "polls": 1, "result": {"itemCount": 1, "billedSizeBytes": 1}}),
+    );
+    let failed = step(
+        "FAILED",
+        json!({"export": tracked(), "polls": 1, "failure": {"code": "X", "message": "m"}}),
+    );
+    let mut bad_kind = order.clone();
+    bad_kind["export"]["kind"] = json!("PARTIAL");
+    let mut no_arn = watch.clone();
+    no_arn["export"] = intent();
     cases.extend([
-        // decide-mode: `run` is the state input object, or null.
-        (
-            DECIDE,
-            json!({"run": "text"}),
-            "`run` must be the state input object",
-        ),
-        (
-            DECIDE,
-            json!({"run": []}),
-            "`run` must be the state input object",
-        ),
-        (
-            DECIDE,
-            json!({"run": 5}),
-            "`run` must be the state input object",
-        ),
-        (
-            DECIDE,
-            json!({"run": {"iteration": "x"}}),
-            "invalid type: string \"x\"",
-        ),
-        (
-            DECIDE,
-            json!({"run": {"iteration": -1}}),
-            "invalid value: integer `-1`",
-        ),
-        (
-            DECIDE,
-            json!({"run": {"exportsDone": "3"}}),
-            "invalid type: string \"3\"",
-        ),
-        (
-            DECIDE,
-            json!({"run": {"outcome": "BOGUS"}}),
-            "unknown variant `BOGUS`",
-        ),
-        (
-            DECIDE,
-            json!({"run": {"export": 5}}),
-            "invalid type: integer `5`",
-        ),
-        (
-            DECIDE,
-            json!({"executionStartTime": 5}),
-            "invalid type: integer `5`",
-        ),
-        // start-export: needs `export` and `ledgerVersion`.
-        (START, json!({}), "no `export`"),
-        (START, json!({"export": 5}), "invalid type: integer `5`"),
-        (START, json!({"export": {}}), "missing field"),
-        (
-            START,
-            json!({"export": "x", "ledgerVersion": 1}),
-            "invalid type: string \"x\"",
-        ),
-        (
-            START,
-            json!({"ledgerVersion": "x"}),
-            "invalid type: string \"x\"",
-        ),
-        (
-            START,
-            json!({"ledgerVersion": -1}),
-            "invalid value: integer `-1`",
-        ),
-        (START, json!({"ledgerVersion": 1}), "no `export`"),
-        (START, json!({"export": export_ref()}), "no `ledgerVersion`"),
-        (
-            START,
-            json!({"export": {"kind": "PARTIAL"}}),
-            "unknown variant `PARTIAL`",
-        ),
-        (
-            START,
-            json!({"outcome": "GO", "export": export_ref()}),
-            "unknown variant `GO`",
-        ),
-        // check-status: needs `export.exportArn`.
-        (CHECK, json!({}), "no `export`"),
-        (CHECK, json!({"export": export_ref()}), "no `exportArn`"),
-        (CHECK, json!({"export": [1]}), "invalid type: sequence"),
-        (
-            CHECK,
-            json!({"export": export_with_arn(), "polls": "x"}),
-            "invalid type: string \"x\"",
-        ),
-        (
-            CHECK,
-            json!({"export": export_with_arn(), "waitSeconds": 1.5}),
-            "invalid type: floating point",
-        ),
+        // decide-mode: `run` is the state input object (or null).
+        (DECIDE, json!({"run": "text"}), "invalid type: string \"text\""),
+        (DECIDE, json!({"run": []}), "invalid type: sequence"),
+        (DECIDE, json!({"run": 5}), "invalid type: integer `5`"),
+        (DECIDE, json!({"run": {"iteration": "x"}}), "invalid type: string \"x\""),
+        (DECIDE, json!({"run": {"iteration": -1}}), "invalid value: integer `-1`"),
+        (DECIDE, json!({"run": {"exportsDone": "3"}}), "invalid type: string \"3\""),
+        (DECIDE, json!({"executionId": 5}), "invalid type: integer `5`"),
+        (DECIDE, json!({"executionStartTime": 5}), "invalid type: integer `5`"),
+        // start-export: decide-mode's START_* output, whole.
+        (START, json!({}), "missing field `outcome`"),
+        (START, step("GO", json!({})), "unknown variant `GO`, expected `START_FULL` or `START_INCREMENTAL`"),
+        (START, step("RESUME", json!({"export": tracked()})), "unknown variant `RESUME`"),
+        (START, without(order.clone(), "export"), "missing field `export`"),
+        (START, without(order.clone(), "ledgerVersion"), "missing field `ledgerVersion`"),
+        (START, without(order.clone(), "blocksBehind"), "missing field `blocksBehind`"),
+        (START, step("START_FULL", json!({"export": 5, "ledgerVersion": 1, "blocksBehind": 0})), "invalid type: integer `5`"),
+        (START, step("START_FULL", json!({"export": {}, "ledgerVersion": 1, "blocksBehind": 0})), "missing field"),
+        (START, step("START_FULL", json!({"export": intent(), "ledgerVersion": -1, "blocksBehind": 0})), "invalid value: integer `-1`"),
+        (START, step("START_FULL", json!({"export": intent(), "ledgerVersion": "x", "blocksBehind": 0})), "invalid type: string \"x\""),
+        (START, bad_kind, "unknown variant `PARTIAL`"),
+        // check-status: an export with its ARN.
+        (CHECK, json!({}), "missing field `outcome`"),
+        (CHECK, step("COMPLETED", json!({})), "unknown variant `COMPLETED`, expected one of `STARTED`, `RESUME`, `IN_PROGRESS`"),
+        (CHECK, without(watch.clone(), "export"), "missing field `export`"),
+        (CHECK, no_arn, "missing field `exportArn`"),
+        (CHECK, without(watch.clone(), "waitSeconds"), "missing field `waitSeconds`"),
+        (CHECK, step("STARTED", json!({"export": [1], "waitSeconds": 1})), "invalid type: sequence"),
+        (CHECK, step("IN_PROGRESS", json!({"export": tracked(), "waitSeconds": 1, "polls": "x"})), "invalid type: string \"x\""),
+        (CHECK, step("RESUME", json!({"export": tracked(), "waitSeconds": 1.5})), "invalid type: floating point"),
         // advance-state: a COMPLETED with `result` or a FAILED with `failure`.
-        (ADVANCE, json!({}), "no `export`"),
-        (
-            ADVANCE,
-            json!({"export": export_with_arn()}),
-            "COMPLETED or FAILED input, got None",
-        ),
-        (
-            ADVANCE,
-            json!({"export": export_with_arn(), "outcome": "IN_PROGRESS"}),
-            "COMPLETED or FAILED input, got Some(InProgress)",
-        ),
-        (
-            ADVANCE,
-            json!({"export": export_with_arn(), "outcome": "STARTED"}),
-            "COMPLETED or FAILED input, got Some(Started)",
-        ),
-        (
-            ADVANCE,
-            json!({"export": export_with_arn(), "outcome": "DONE"}),
-            "unknown variant `DONE`",
-        ),
-        (
-            ADVANCE,
-            json!({"export": export_with_arn(), "outcome": "completed"}),
-            "unknown variant `completed`",
-        ),
-        (
-            ADVANCE,
-            json!({"export": export_with_arn(), "outcome": "COMPLETED"}),
-            "a COMPLETED input needs `result`",
-        ),
-        (
-            ADVANCE,
-            json!({"export": export_with_arn(), "outcome": "FAILED"}),
-            "a FAILED input needs `failure`",
-        ),
-        (
-            ADVANCE,
-            json!({"export": export_with_arn(), "outcome": "COMPLETED", "result": 5}),
-            "invalid type: integer `5`",
-        ),
-        (
-            ADVANCE,
-            json!({"export": export_with_arn(), "outcome": "FAILED", "failure": {"code": "X"}}),
-            "missing field `message`",
-        ),
-        // notify: a `notification` or a Catch's `error`.
+        (ADVANCE, json!({}), "missing field `outcome`"),
+        (ADVANCE, step("IN_PROGRESS", json!({})), "unknown variant `IN_PROGRESS`, expected `COMPLETED` or `FAILED`"),
+        (ADVANCE, step("STARTED", json!({})), "unknown variant `STARTED`"),
+        (ADVANCE, step("completed", json!({})), "unknown variant `completed`"),
+        (ADVANCE, without(completed.clone(), "result"), "missing field `result`"),
+        (ADVANCE, without(completed.clone(), "polls"), "missing field `polls`"),
+        (ADVANCE, without(failed.clone(), "failure"), "missing field `failure`"),
+        (ADVANCE, step("COMPLETED", json!({"export": tracked(), "polls": 1, "result": 5})), "invalid type: integer `5`"),
+        (ADVANCE, step("FAILED", json!({"export": tracked(), "polls": 1, "failure": {"code": "X"}})), "missing field `message`"),
+        // notify: a step with a notification, or the final Catch's FAULT.
+        (NOTIFY, json!({}), "missing field `outcome`"),
+        (NOTIFY, json!({"run": {}}), "missing field `outcome`"),
+        (NOTIFY, step("PUBLISHED", json!({})), "unknown variant `PUBLISHED`"),
+        (NOTIFY, step("NEEDS_OPERATOR", json!({"reason": "r"})), "missing field `notification`"),
+        (NOTIFY, step("NEEDS_OPERATOR", json!({"reason": "r", "notification": 5})), "invalid type: integer `5`"),
+        (NOTIFY, step("NEEDS_OPERATOR", json!({"reason": "r", "notification": {}})), "missing field `message`"),
         (
             NOTIFY,
-            json!({}),
-            "needs a `notification` object or an `error`",
-        ),
-        (
-            NOTIFY,
-            json!({"run": {}}),
-            "needs a `notification` object or an `error`",
-        ),
-        (
-            NOTIFY,
-            json!({"notification": 5}),
-            "invalid type: integer `5`",
-        ),
-        (
-            NOTIFY,
-            json!({"notification": {}}),
-            "missing field `message`",
-        ),
-        (
-            NOTIFY,
-            json!({"notification": {"message": "m", "status": "MAYBE", "executionId": "x"}}),
+            step("NEEDS_OPERATOR", json!({"reason": "r", "notification": {"message": "m", "status": "MAYBE", "executionId": "x"}})),
             "unknown variant `MAYBE`",
         ),
-        (
-            NOTIFY,
-            json!({"error": "boom"}),
-            "invalid type: string \"boom\"",
-        ),
-        (
-            NOTIFY,
-            json!({"error": {"Error": 5}}),
-            "invalid type: integer `5`",
-        ),
+        (NOTIFY, json!({"outcome": "FAULT"}), "missing field `error`"),
+        (NOTIFY, json!({"outcome": "FAULT", "error": "boom"}), "invalid type: string \"boom\""),
+        (NOTIFY, json!({"outcome": "FAULT", "error": {"Error": 5}}), "invalid type: integer `5`"),
     ]);
     cases
 }
 
 /// decide-mode's run inputs accepted by design: the schedule's, a manual
-/// run's `{}`, and `null`.
+/// run's `{}`, `null`, and any previous step (decide-mode reads only the
+/// run's context from it).
 fn accepted_decide_inputs() -> Vec<Value> {
     vec![
         json!({}),
         json!({"run": null}),
         json!({"run": {}}),
         json!({"run": {"time": "2027-01-15T08:00:00Z"}}),
+        json!({"run": {"outcome": "PUBLISHED", "messageId": "m", "drain": true}}),
     ]
 }
 

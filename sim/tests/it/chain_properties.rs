@@ -8,9 +8,9 @@ use incx_core::config::Config;
 use incx_core::domain::ledger::WorkflowState;
 use incx_core::domain::window::MIN_WINDOW;
 use incx_core::ports::ControlStore;
-use incx_core::sim::invariants::Checker;
-use incx_core::sim::{Execution, World};
 use incx_core::usecases::MAX_EXPORTS_PER_EXECUTION;
+use incx_sim::invariants::Checker;
+use incx_sim::{Execution, World};
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
@@ -43,7 +43,7 @@ fn event() -> impl Strategy<Value = Event> {
 }
 
 fn config(window: i64, catch_up: i64) -> Config {
-    incx_core::sim::chaos::config(window, catch_up).expect("test configuration is valid")
+    incx_sim::chaos::config(window, catch_up).expect("test configuration is valid")
 }
 
 fn check(world: &World, seen: &mut Checker) -> Result<(), TestCaseError> {

@@ -1,11 +1,9 @@
 //! The `incx verify` binary end to end against a loopback fake S3 (path
 //! style, paginated listing): JSON report and exit codes 0, 1 and 2.
 
-mod common;
-
 use std::process::{Command, Output};
 
-use common::*;
+use super::common::*;
 use serde_json::{json, Value};
 
 fn incx(endpoint: &str, args: &[&str]) -> Output {

@@ -1,9 +1,7 @@
 //! Reading and applying chains in the real export layout: inserts, updates
 //! and deletes of both output views, exact numbers, sets, maps and binary.
 
-mod common;
-
-use common::*;
+use super::common::*;
 use incx_cli::chain::{
     compare_with_table, key_of, read_chain, ChainSource, ExportType, Item, ReadOptions,
 };

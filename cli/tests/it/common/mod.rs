@@ -3,8 +3,6 @@
 //! data folders for full exports, one shared data folder for incremental
 //! ones).
 
-#![allow(dead_code)]
-
 pub mod fake_s3;
 
 use std::io::Write;

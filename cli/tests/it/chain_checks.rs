@@ -1,9 +1,7 @@
 //! What the chain reader reports: checksum errors and warnings (both
 //! checksum file namings), gaps, overlaps, older chains, missing exports.
 
-mod common;
-
-use common::*;
+use super::common::*;
 use incx_cli::chain::{read_chain, ChainError, ChainSource, ChecksumKind, ReadOptions};
 use serde_json::json;
 

@@ -1,28 +1,15 @@
-//! Clock adapters: the system clock in production, and a virtual clock for
-//! local runs, read from a file that the local runner moves forward (a
-//! simulated day then runs in minutes). The file is used only when the
-//! local-only variable `INCX_CLOCK_FILE` names it.
+//! Clocks for simulations and local runs: a manual clock the simulation
+//! moves, and the virtual clock file the local runner moves forward (a
+//! simulated day then runs in minutes), read by locally built functions.
 
-use crate::domain::Epoch;
-use crate::ports::Clock;
+use incx_core::domain::Epoch;
+use incx_core::ports::Clock;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The local-only variable naming the virtual clock file.
 pub const CLOCK_FILE_VAR: &str = "INCX_CLOCK_FILE";
-
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> Epoch {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs() as Epoch)
-            .unwrap_or(0)
-    }
-}
 
 /// Reads epoch seconds (a decimal number, fractions allowed) from a file.
 #[derive(Debug, Clone)]
@@ -33,6 +20,14 @@ pub struct FileClock {
 impl FileClock {
     pub fn new(path: impl Into<PathBuf>) -> Self {
         Self { path: path.into() }
+    }
+
+    /// The clock file named by `INCX_CLOCK_FILE`, if set.
+    pub fn from_env() -> Option<Self> {
+        std::env::var(CLOCK_FILE_VAR)
+            .ok()
+            .filter(|p| !p.is_empty())
+            .map(Self::new)
     }
 
     fn read(&self) -> Option<Epoch> {
@@ -48,46 +43,35 @@ impl Clock for FileClock {
     fn now(&self) -> Epoch {
         self.read().unwrap_or_else(|| {
             tracing::warn!(path = %self.path.display(), "virtual clock unreadable, using the system clock");
-            SystemClock.now()
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs() as Epoch)
+                .unwrap_or(0)
         })
     }
 }
 
-/// A fixed or manually moved clock, for tests and simulations.
+/// A fixed or manually moved clock.
 #[derive(Debug, Default)]
-pub struct ManualClock(std::sync::atomic::AtomicI64);
+pub struct ManualClock(AtomicI64);
 
 impl ManualClock {
     pub fn at(t: Epoch) -> Self {
-        Self(std::sync::atomic::AtomicI64::new(t))
+        Self(AtomicI64::new(t))
     }
 
     pub fn set(&self, t: Epoch) {
-        self.0.store(t, std::sync::atomic::Ordering::SeqCst);
+        self.0.store(t, Ordering::SeqCst);
     }
 
     pub fn advance(&self, secs: Epoch) {
-        self.0.fetch_add(secs, std::sync::atomic::Ordering::SeqCst);
+        self.0.fetch_add(secs, Ordering::SeqCst);
     }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> Epoch {
-        self.0.load(std::sync::atomic::Ordering::SeqCst)
-    }
-}
-
-/// The system clock, or the virtual one when `INCX_CLOCK_FILE` is set.
-pub fn from_env() -> Arc<dyn Clock> {
-    match std::env::var(CLOCK_FILE_VAR) {
-        Ok(path) if !path.is_empty() => Arc::new(FileClock::new(path)),
-        _ => Arc::new(SystemClock),
-    }
-}
-
-impl<C: Clock + ?Sized> Clock for Arc<C> {
-    fn now(&self) -> Epoch {
-        (**self).now()
+        self.0.load(Ordering::SeqCst)
     }
 }
 

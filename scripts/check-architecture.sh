@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The architecture's rules, as Cargo resolves the crates (not as we hope):
+# the core depends on nothing of AWS, Lambda or an async runtime, and on no
+# test code; no function depends on the simulation crate; each function
+# links only the SDK clients it uses.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+fail=0
+deps() { cargo tree --locked -p "$1" -e normal --prefix none "${@:2}" | sed 's/ .*//' | sort -u; }
+
+core=$(deps incx-core)
+bad=$(grep -E '^(aws-sdk-|aws-config|aws-smithy|lambda_runtime|tokio|incx-sim|incx-aws)' <<<"$core" || true)
+if [ -n "$bad" ]; then echo "incx-core depends on: $bad"; fail=1; fi
+
+declare -A clients=(
+  [decide-mode]="aws-sdk-dynamodb aws-sdk-ssm"
+  [start-export]="aws-sdk-dynamodb aws-sdk-ssm"
+  [check-status]="aws-sdk-dynamodb"
+  [advance-state]="aws-sdk-dynamodb aws-sdk-ssm"
+  [notify]="aws-sdk-sns"
+)
+for fn in "${!clients[@]}"; do
+  tree=$(deps "$fn")
+  if grep -qx incx-sim <<<"$tree"; then echo "$fn depends on incx-sim"; fail=1; fi
+  linked=$(grep -E '^aws-sdk-(dynamodb|ssm|sns|s3|sqs)$' <<<"$tree" | tr '\n' ' ' | sed 's/ $//')
+  if [ "$linked" != "${clients[$fn]}" ]; then
+    echo "$fn links [$linked], expected [${clients[$fn]}]"; fail=1
+  fi
+done
+[ "$fail" = 0 ] && echo "architecture: incx-core has no AWS, Lambda, runtime or test crate; each function links only its clients"
+exit "$fail"
