@@ -72,6 +72,15 @@ PATTERN_BAD = {
         "bucket/",
     ],
     "DataExportBucketPrefix": ["/exports", "exports orders", "exports\\x", "ésport", "a?b"],
+    "DataExportKmsKeyArn": [
+        "alias/aws/s3",
+        "arn:aws:kms:us-east-1:111122223333:alias/exports",
+        "1234abcd-12ab-34cd-56ef-1234567890ab",
+        "arn:aws:kms:us-east-1:1111222233:key/1234abcd",
+        "arn:aws:s3:::bucket",
+        " arn:aws:kms:us-east-1:111122223333:key/1234abcd",
+        "arn:aws:kms:us-east-1:111122223333:key/",
+    ],
 }
 
 # Values each constrained parameter must accept, so the checker is not
@@ -89,6 +98,10 @@ GOOD = {
     "ExportFormat": ["DYNAMODB_JSON", "ION"],
     "ExportViewType": ["NEW_AND_OLD_IMAGES", "NEW_IMAGE"],
     "LogRetentionInDays": ["1", "30", "3653"],
+    "DataExportKmsKeyArn": ["", "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+                            "arn:aws-us-gov:kms:us-gov-west-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab"],
+    "ReservedConcurrency": ["0", "1", "1000"],
+    "ContinueOriginalChain": ["true", "false"],
 }
 
 CONSTRAINTS = ("AllowedPattern", "MinValue", "MaxValue", "AllowedValues", "MinLength", "MaxLength")
@@ -152,7 +165,9 @@ def bad_values(name: str, spec: dict) -> list[str]:
             numbers = [int(v) for v in allowed]
             out += [str(max(numbers) + 1), str(min(numbers) - 1), "2", "abc", f"{allowed[0]} "]
         else:
-            out += [v.lower() for v in allowed] + [f"{v} " for v in allowed] + ["NONE"]
+            # The value in the other case (exact match: `true` refuses `TRUE`).
+            out += [v.lower() if v != v.lower() else v.upper() for v in allowed]
+            out += [f"{v} " for v in allowed] + ["NONE"]
     if "AllowedPattern" in spec:
         out += PATTERN_BAD.get(name, [])
         bounds = _pattern_bounds(str(spec["AllowedPattern"]))
@@ -165,6 +180,8 @@ def bad_values(name: str, spec: dict) -> list[str]:
             out.append("a" * 64)
         elif name == "DataExportBucketPrefix":
             out.append("a" * 513)
+        elif name == "DataExportKmsKeyArn":
+            out.append("arn:aws:kms:us-east-1:111122223333:key/" + "a" * 129)
     if "Default" not in spec or spec.get("Type") == "Number" or "AllowedValues" in spec:
         out.append("")  # CloudFormation refuses an explicit empty value here
     if "AllowedPattern" in spec and re.fullmatch(str(spec["AllowedPattern"]), "") is not None:

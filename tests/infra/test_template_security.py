@@ -1,6 +1,7 @@
 """Security settings of the SAM template and the state machine definition:
 encryption, TLS-only access, public access blocks, access logging, retention,
-timeouts and concurrency bounds.
+timeouts and concurrency. (What they come to for given parameter values, a
+reused bucket among them: test_template_deploy.py.)
 
 Run: python3 -m pytest -q tests/infra
 """
@@ -15,12 +16,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "infra" / "template.yaml"
 ASL = ROOT / "statemachine" / "export.asl.json"
-
-# The sum of the functions' reserved concurrency stays within this, so the
-# stack can never take more than 50 of the account's (default 1000) unreserved
-# concurrent executions; the workflow needs one execution at a time.
-MAX_RESERVED_CONCURRENCY = 50
-
 
 def load_template(path: Path = TEMPLATE) -> dict:
     """The template with CloudFormation short tags in their long forms."""
@@ -39,6 +34,10 @@ def of_type(t, rtype):
 
 
 def bucket_ref(v) -> str | None:
+    """The bucket a Bucket property names: a Ref, or the created bucket's Ref
+    of an `If [CreateBucket, Ref created, Ref DataExportBucketName]`."""
+    if isinstance(v, dict) and "Fn::If" in v:
+        v = v["Fn::If"][1]
     return v.get("Ref") if isinstance(v, dict) else None
 
 
@@ -102,8 +101,10 @@ def test_export_bucket_denies_insecure_transport(t):
     assert denies, "no Deny of aws:SecureTransport false"
     res = denies[0]["Resource"]
     res = res if isinstance(res, list) else [res]
-    assert {"Fn::GetAtt": [bucket, "Arn"]} in res, "the bucket itself"
-    assert {"Fn::Sub": "${%s.Arn}/*" % bucket} in res, "its objects"
+    # ARNs built from the bucket's name: the stack's bucket, or the reused one.
+    subs = {r["Fn::Sub"][0]: bucket_ref(r["Fn::Sub"][1]["Bucket"]) for r in res}
+    assert subs.get("arn:${AWS::Partition}:s3:::${Bucket}") == bucket, "the bucket itself"
+    assert subs.get("arn:${AWS::Partition}:s3:::${Bucket}/*") == bucket, "its objects"
 
 
 def test_export_bucket_blocks_public_access(t):
@@ -178,17 +179,25 @@ def function_setting(t, f, key):
     return f["Properties"].get(key, t.get("Globals", {}).get("Function", {}).get(key))
 
 
-def test_every_function_has_a_timeout_and_reserved_concurrency(t):
+def test_every_function_has_a_timeout(t):
     functions = of_type(t, "AWS::Serverless::Function")
     assert len(functions) == 5
-    total = 0
     for name, f in functions.items():
         timeout = function_setting(t, f, "Timeout")
-        reserved = function_setting(t, f, "ReservedConcurrentExecutions")
         assert isinstance(timeout, int) and 0 < timeout <= 900, name
-        assert isinstance(reserved, int) and reserved >= 1, name
-        total += reserved
-    assert total <= MAX_RESERVED_CONCURRENCY, total
+
+
+def test_reserved_concurrency_only_when_the_operator_asks(t):
+    """No reservation by default: five would take from the account's
+    unreserved concurrency (as low as 10 in a new account) and fail the
+    deploy. The ReservedConcurrency parameter sets one when wanted."""
+    for name, f in of_type(t, "AWS::Serverless::Function").items():
+        reserved = function_setting(t, f, "ReservedConcurrentExecutions")
+        assert reserved == {"Fn::If": ["HasReservedConcurrency", {"Ref": "ReservedConcurrency"},
+                                       {"Ref": "AWS::NoValue"}]}, name
+    assert t["Parameters"]["ReservedConcurrency"]["Default"] == 0
+    assert t["Conditions"]["HasReservedConcurrency"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "ReservedConcurrency"}, 0]}]}
 
 
 def test_lambda_timeout_fits_the_task_timeout(t):
