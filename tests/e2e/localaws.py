@@ -1,6 +1,8 @@
 """Local AWS for the end-to-end runs: moto server, the export emulator in
-front of it, and `cargo lambda watch` serving the five real function
-binaries, all on free loopback ports, sharing one virtual clock file.
+front of it, the stack created from infra/template.yaml (stack.py), and
+`cargo lambda watch` serving the five real function binaries with the
+environment the stack gives them, all on free loopback ports, sharing one
+virtual clock file.
 
 Every process is started in its own session and stopped by the owner
 (`LocalAws.stop`, also on exceptions and Ctrl-C through the context manager).
@@ -23,11 +25,10 @@ from pathlib import Path
 import boto3
 from botocore.config import Config as BotoConfig
 
+import stack as local_stack
+
 ROOT = Path(__file__).resolve().parents[2]
-ACCOUNT = "123456789012"
-REGION = "us-east-1"
-# The five functions, from the contract the Rust types generate.
-FUNCTIONS = [f["name"] for f in json.loads((ROOT / "contracts/functions.schema.json").read_text())["functions"]]
+REGION = local_stack.REGION
 
 
 def free_port() -> int:
@@ -42,7 +43,8 @@ def log(msg: str) -> None:
 
 @dataclass
 class Settings:
-    """The stack's parameters, as the functions get them."""
+    """The stack's parameters (and the emulator's pace). Everything the
+    functions get comes from the stack made with them, not from here."""
 
     alias: str = "demo"
     table: str = "orders"
@@ -54,35 +56,23 @@ class Settings:
     export_seconds: int = 300
     lag: int = 300
 
-    @property
-    def bucket(self) -> str:
-        return f"{self.alias}-data-export"
-
-    @property
-    def ledger(self) -> str:
-        return f"{self.alias}-incremental-export-ledger"
-
-    @property
-    def topic_arn(self) -> str:
-        return f"arn:aws:sns:{REGION}:{ACCOUNT}:{self.alias}-incremental-export-notifications"
+    def parameters(self) -> dict[str, str]:
+        """The template's parameters for this run (the rest keep their defaults)."""
+        return {
+            "SourceDynamoDbTableName": self.table,
+            "DeploymentAlias": self.alias,
+            "SuccessNotificationEmail": "ops@example.com",
+            "FailureNotificationEmail": "ops-alerts@example.com",
+            "DataExportBucketPrefix": self.prefix,
+            "IncrementalExportWindowSizeInMinutes": str(self.window_minutes),
+            "WaitTimeToCheckExportStatusInSeconds": str(self.poll_wait_seconds),
+            "ExportViewType": self.view_type,
+            "MaxCatchUpWindowMinutes": str(self.max_catch_up_minutes),
+        }
 
     def action_parameter(self) -> str:
+        """The operator's control (the functions create it on their first run)."""
         return f"/incremental-export/{self.alias}/workflow-action"
-
-    def function_env(self) -> dict[str, str]:
-        return {
-            "TABLE_NAME": self.table,
-            "DEPLOYMENT_ALIAS": self.alias,
-            "DATA_EXPORT_BUCKET": self.bucket,
-            "DATA_EXPORT_PREFIX": self.prefix,
-            "WINDOW_MINUTES": str(self.window_minutes),
-            "POLL_WAIT_SECONDS": str(self.poll_wait_seconds),
-            "EXPORT_FORMAT": "DYNAMODB_JSON",
-            "EXPORT_VIEW_TYPE": self.view_type,
-            "MAX_CATCH_UP_MINUTES": str(self.max_catch_up_minutes),
-            "TOPIC_ARN": self.topic_arn,
-            "LEDGER_TABLE": self.ledger,
-        }
 
 
 @dataclass
@@ -91,6 +81,7 @@ class LocalAws:
     settings: Settings = field(default_factory=Settings)
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
+    stack: local_stack.Stack | None = None
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -166,16 +157,29 @@ class LocalAws:
             "--export-seconds", str(self.settings.export_seconds), "--region", REGION,
         ])
         self._wait_http("emulator", "/_emulator/state")
+        self.create_stack()
         self.start_functions()
         log(f"moto {self.url('moto')}, emulator {self.url('emulator')}, functions {self.url('watch')}")
 
+    def create_stack(self) -> None:
+        """The template's stack in moto, as `sam deploy` would make it; its
+        definition, with the substitutions filled, for the runner."""
+        self.stack = local_stack.create(self.url("moto"), self.settings.parameters())
+        for note in self.stack.notes:
+            log(f"stack: {note}")
+        self.definition_file.write_text(json.dumps(self.stack.definition, indent=2))
+
+    @property
+    def definition_file(self) -> Path:
+        return self.workdir / "definition.json"
+
     def start_functions(self) -> None:
-        """(Re)starts `cargo lambda watch` with the current settings."""
+        """(Re)starts `cargo lambda watch` with the stack's environment."""
         if "watch" in self.procs:
             self._stop_one("watch")
         env_file = self.workdir / "functions.env"
-        env = {**self.aws_env(), **self.settings.function_env(),
-               "INCX_CLOCK_FILE": str(self.clock_file), "RUST_LOG": "info"}
+        env = {**self.aws_env(), **self.stack.env_union(),
+               "INCX_CLOCK_FILE": str(self.clock_file)}
         env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
         self._spawn("watch", [
             "cargo", "lambda", "watch", "--ignore-changes", "-A", "127.0.0.1",
@@ -186,7 +190,7 @@ class LocalAws:
         self._wait_http("watch", "/", timeout=600)
         # The first invocation of each function compiles or loads it: do it now,
         # with an input each one rejects quickly, so runs are timed fairly.
-        for fn in FUNCTIONS:
+        for fn in self.stack.functions:
             self.invoke_raw(fn, {"warmup": True}, timeout=600)
 
     def invoke_raw(self, fn: str, payload: dict, timeout: float = 60) -> tuple[int, dict]:

@@ -1,5 +1,6 @@
-"""Drives the workflow locally: provisions the stack's resources on local
-AWS, starts executions of the real definition through the Node runner
+"""Drives the workflow locally: provisions what the stack does not make
+(the source table, queues reading the notifications), starts executions of
+the stack's definition through the Node runner
 (aws-local-stepfunctions calling the real functions), keeps a readable
 timeline, and rebuilds the table from the exported chain with `incx verify`.
 """
@@ -78,36 +79,35 @@ class Driver:
     lines: list[str] = field(default_factory=list)
     echo: bool = True
 
-    # -- provisioning, as the SAM stack would ---------------------------------
+    # -- provisioning: what the stack does not make ------------------------------
 
     def provision(self, pitr_since: float | None = None) -> None:
-        s = self.aws.settings
-        ddb = self.aws.client("dynamodb")
+        """The operator's table (a prerequisite of the stack), and a queue
+        beside each of the stack's e-mail subscriptions, subscribed to its
+        topic with the same filter policy, to read what it would mail. The
+        rest (ledger, bucket, topic, subscriptions) is the stack's; the
+        control parameter is made by the functions on their first run."""
+        s, stack = self.aws.settings, self.aws.stack
         key = [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}]
         attrs = [{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}]
-        for table in (s.table, s.ledger):
-            ddb.create_table(TableName=table, KeySchema=key, AttributeDefinitions=attrs, BillingMode="PAY_PER_REQUEST")
+        self.aws.client("dynamodb").create_table(TableName=s.table, KeySchema=key, AttributeDefinitions=attrs,
+                                                 BillingMode="PAY_PER_REQUEST")
         if pitr_since is not None:
             now = self.aws.now()
             self.aws.set_clock(pitr_since)
             self.set_pitr(True)
             self.aws.set_clock(now)
-        self.aws.client("s3").create_bucket(Bucket=s.bucket)
-        sns = self.aws.client("sns")
-        topic = sns.create_topic(Name=s.topic_arn.rsplit(":", 1)[1])["TopicArn"]
-        sqs = self.aws.client("sqs")
+        sns, sqs = self.aws.client("sns"), self.aws.client("sqs")
         self.queues = {}
-        for status in ("SUCCESS", "FAILED"):
+        for status, sub in sorted(stack.status_subscriptions().items()):
             url = sqs.create_queue(QueueName=f"{s.alias}-{status.lower()}")["QueueUrl"]
             arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-            # The original's e-mail subscriptions: filter on the body's status.
-            sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={
-                "FilterPolicyScope": "MessageBody",
-                "FilterPolicy": json.dumps({"status": [status]}),
+            sns.subscribe(TopicArn=sub["TopicArn"], Protocol="sqs", Endpoint=arn, Attributes={
+                "FilterPolicyScope": sub["FilterPolicyScope"],
+                "FilterPolicy": json.dumps(sub["FilterPolicy"]),
                 "RawMessageDelivery": "false",
             })
             self.queues[status] = url
-        self.set_action("RUN")
 
     def set_pitr(self, enabled: bool) -> None:
         self.aws.client("dynamodb").update_continuous_backups(
@@ -151,7 +151,7 @@ class Driver:
         from boto3.dynamodb.types import TypeDeserializer
         des = TypeDeserializer()
         items = self.aws.client("dynamodb").query(
-            TableName=self.aws.settings.ledger, KeyConditionExpression="pk = :p",
+            TableName=self.aws.stack.ledger, KeyConditionExpression="pk = :p",
             ExpressionAttributeValues={":p": {"S": self.aws.settings.alias}}, ConsistentRead=True)["Items"]
         plain = [{k: des.deserialize(v) for k, v in i.items()} for i in items]
         head = next((i for i in plain if i["sk"] == "HEAD"), {})
@@ -169,12 +169,15 @@ class Driver:
         specs = []
         for _ in range(count):
             self.counter += 1
-            spec = {"id": f"arn:aws:states:us-east-1:123456789012:execution:{self.aws.settings.alias}-incremental-export:{self.counter:05d}",
+            execution = self.aws.stack.state_machine_arn.replace(":stateMachine:", ":execution:")
+            spec = {"id": f"{execution}:{self.counter:05d}",
                     "input": {} if manual else {"time": iso(start)}}
             if kill_after:
                 spec["killAfter"] = kill_after
             specs.append(spec)
-        request = {"functionsUrl": self.aws.url("watch"), "clockFile": str(self.aws.clock_file), "executions": specs}
+        request = {"functionsUrl": self.aws.url("watch"), "clockFile": str(self.aws.clock_file),
+                   "definition": str(self.aws.definition_file), "functions": self.aws.stack.function_by_arn(),
+                   "executions": specs}
         env = {**os.environ, "NODE_PATH": str(Path(os.environ.get("INCX_CACHE", "")) / "node/node_modules")}
         proc = subprocess.run(["node", str(NODE_RUNNER)], input=json.dumps(request), capture_output=True,
                               text=True, cwd=ROOT, env=env, timeout=900)
@@ -207,7 +210,7 @@ class Driver:
         """Rebuilds the table from the exported chain and compares it with a scan."""
         s = self.aws.settings
         exe = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "debug/incx"
-        proc = subprocess.run([str(exe), "verify", "--bucket", s.bucket, "--prefix", s.prefix, "--table", s.table, "--json"],
+        proc = subprocess.run([str(exe), "verify", "--bucket", self.aws.stack.bucket, "--prefix", s.prefix, "--table", s.table, "--json"],
                               capture_output=True, text=True, env={**os.environ, **self.aws.aws_env()}, timeout=900)
         if proc.returncode not in (0, 1):
             raise RuntimeError(f"incx verify failed ({proc.returncode}): {proc.stderr[-3000:]}")

@@ -7,6 +7,9 @@
 //
 // request: { "functionsUrl": "http://127.0.0.1:9000", "clockFile": "/tmp/x/now",
 //            "definition": "statemachine/export.asl.json" (optional),
+//            "functions": { "<Task Resource>": "<function name>" } (optional: the
+//              function behind each Resource of a definition whose substitutions
+//              are filled, e.g. by the local stack; default: from the contract),
 //            "executions": [ { "id": "arn:...:execution:incx:0001", "input": {...},
 //                              "killAfter": "StartExport" (optional) } ] }
 // result:  { "executions": [ { id, status, error, cause, transitions, path, tasks, output } ] }
@@ -77,6 +80,7 @@ async function invoke(functionsUrl, name, input) {
 }
 
 async function runOne(raw, definition, request, spec) {
+  const functionByResource = request.functions ?? FUNCTION_BY_RESOURCE;
   const clockFile = request.clockFile;
   const waitPaths = waitSecondsPaths(raw);
   let lastTaskEnd = readClock(clockFile);
@@ -86,7 +90,8 @@ async function runOne(raw, definition, request, spec) {
   const handlers = {};
   for (const [stateName, state] of Object.entries(raw.States)) {
     if (state.Type !== 'Task') continue;
-    const fn = FUNCTION_BY_RESOURCE[state.Resource];
+    const fn = functionByResource[state.Resource];
+    if (!fn) throw new Error(`Task ${stateName}: its Resource ${state.Resource} is none of the functions`);
     handlers[stateName] = async (input) => {
       if (killed) throw Object.assign(new Error('execution killed'), { name: 'Killed' });
       const waitPath = waitPaths[stateName];
