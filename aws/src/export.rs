@@ -6,14 +6,16 @@
 use crate::sdk::{describe, is_throttling, SdkError};
 use aws_sdk_dynamodb::operation::export_table_to_point_in_time::ExportTableToPointInTimeError as StartError;
 use aws_sdk_dynamodb::types::{
-    ExportFormat, ExportStatus as SdkStatus, ExportType, ExportViewType,
-    IncrementalExportSpecification, PointInTimeRecoveryStatus,
+    ExportDescription, ExportFormat, ExportStatus as SdkStatus, ExportType, ExportViewType,
+    IncrementalExportSpecification, PointInTimeRecoveryStatus, S3SseAlgorithm,
 };
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_smithy_types::DateTime;
 use incx_core::domain::export::{
     ExportError, ExportKind, ExportRequest, ExportResult, ExportStatus, Pitr,
 };
+use incx_core::domain::watch::arn_time;
+use incx_core::domain::Epoch;
 use incx_core::ports::ExportService;
 use std::error::Error;
 use std::fmt::Debug;
@@ -95,6 +97,32 @@ fn secs(t: Option<&DateTime>) -> Option<i64> {
     t.map(DateTime::secs)
 }
 
+/// Pages of ListExports read before giving up the search (each up to 25).
+const FIND_PAGES: usize = 40;
+
+/// Whether `d` is the export `req` asks for: the same client token, or the
+/// same kind, times and destination.
+fn same_export(d: &ExportDescription, req: &ExportRequest) -> bool {
+    if d.client_token() == Some(req.client_token.as_str()) {
+        return true;
+    }
+    let times = match req.kind {
+        ExportKind::Full => {
+            d.export_type() != Some(&ExportType::IncrementalExport)
+                && secs(d.export_time()) == Some(req.span.to)
+        }
+        ExportKind::Incremental => {
+            let spec = d.incremental_export_specification();
+            d.export_type() == Some(&ExportType::IncrementalExport)
+                && secs(spec.and_then(|s| s.export_from_time())) == req.span.from
+                && secs(spec.and_then(|s| s.export_to_time())) == Some(req.span.to)
+        }
+    };
+    times
+        && d.s3_bucket() == Some(req.bucket.as_str())
+        && d.s3_prefix().filter(|p| !p.is_empty()) == req.prefix.as_deref()
+}
+
 impl ExportService for DynamoExportService {
     async fn backups(&self) -> Result<Pitr, ExportError> {
         let out = self
@@ -138,6 +166,12 @@ impl ExportService for DynamoExportService {
             .s3_bucket(&req.bucket)
             .set_s3_prefix(req.prefix.clone())
             .export_format(ExportFormat::from(req.format.as_str()));
+        let call = match &req.kms_key {
+            Some(key) => call
+                .s3_sse_algorithm(S3SseAlgorithm::Kms)
+                .s3_sse_kms_key_id(key),
+            None => call,
+        };
         let call = match req.kind {
             ExportKind::Full => call
                 .export_type(ExportType::FullExport)
@@ -177,6 +211,54 @@ impl ExportService for DynamoExportService {
             .ok_or_else(|| {
                 ExportError::Fault("ExportTableToPointInTime returned no export ARN".into())
             })
+    }
+
+    async fn find(&self, req: &ExportRequest, since: Epoch) -> Result<Option<String>, ExportError> {
+        let table_arn = self.table_arn().await?;
+        let mut next: Option<String> = None;
+        for _ in 0..FIND_PAGES {
+            let page = self
+                .client
+                .list_exports()
+                .table_arn(&table_arn)
+                .max_results(25)
+                .set_next_token(next.take())
+                .send()
+                .await
+                .map_err(|e| match e.as_service_error() {
+                    Some(s) if s.is_limit_exceeded_exception() => {
+                        ExportError::LimitExceeded(describe(&e).1)
+                    }
+                    _ => other(&e),
+                })?;
+            for summary in page.export_summaries() {
+                let Some(arn) = summary.export_arn() else {
+                    continue;
+                };
+                // The export id says when it started: older ones cannot be it.
+                if arn_time(arn).is_some_and(|t| t < since) {
+                    continue;
+                }
+                let out = self
+                    .client
+                    .describe_export()
+                    .export_arn(arn)
+                    .send()
+                    .await
+                    .map_err(|e| other(&e))?;
+                if out
+                    .export_description()
+                    .is_some_and(|d| same_export(d, req))
+                {
+                    return Ok(Some(arn.to_string()));
+                }
+            }
+            match page.next_token {
+                Some(t) if !t.is_empty() => next = Some(t),
+                _ => return Ok(None),
+            }
+        }
+        Ok(None)
     }
 
     async fn describe(&self, arn: &str) -> Result<ExportStatus, ExportError> {
@@ -274,6 +356,7 @@ mod tests {
             prefix: Some("exports".into()),
             format: "DYNAMODB_JSON".into(),
             view_type: "NEW_IMAGE".into(),
+            kms_key: None,
         }
     }
 
@@ -341,6 +424,7 @@ mod tests {
                     && r.export_type() == Some(&ExportType::FullExport)
                     && r.export_time() == Some(&DateTime::from_secs(1_700_001_000))
                     && r.incremental_export_specification().is_none()
+                    && r.s3_sse_algorithm().is_none()
             })
             .then_output(|| {
                 ExportTableToPointInTimeOutput::builder()
@@ -381,6 +465,8 @@ mod tests {
                     && spec.and_then(|s| s.export_to_time())
                         == Some(&DateTime::from_secs(1_700_001_000))
                     && spec.and_then(|s| s.export_view_type()) == Some(&ExportViewType::NewImage)
+                    && r.s3_sse_algorithm() == Some(&S3SseAlgorithm::Kms)
+                    && r.s3_sse_kms_key_id() == Some("arn:aws:kms:us-east-1:1:key/k")
             })
             .then_output(|| {
                 ExportTableToPointInTimeOutput::builder()
@@ -392,11 +478,97 @@ mod tests {
             mock_sdk!(aws_sdk_dynamodb, RuleMode::Sequential, [&table, &rule]),
             "orders",
         );
-        assert_eq!(
-            s.start(&request(ExportKind::Incremental)).await.unwrap(),
-            EXPORT_ARN
-        );
+        let encrypted = ExportRequest {
+            kms_key: Some("arn:aws:kms:us-east-1:1:key/k".into()),
+            ..request(ExportKind::Incremental)
+        };
+        assert_eq!(s.start(&encrypted).await.unwrap(), EXPORT_ARN);
         assert_eq!(rule.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn finds_the_export_the_service_made_for_a_request() {
+        use aws_sdk_dynamodb::operation::list_exports::ListExportsOutput;
+        use aws_sdk_dynamodb::types::ExportSummary;
+        let arn = |ms: i64, n: u8| format!("{TABLE_ARN}/export/0{ms}-0000000{n}");
+        let (old, other, ours) = (
+            arn(1_600_000_000_000, 1),
+            arn(1_700_002_000_000, 2),
+            arn(1_700_002_100_000, 3),
+        );
+        let summaries = [old.clone(), other.clone(), ours.clone()];
+        let list = mock!(Client::list_exports)
+            .match_requests(|r| r.table_arn() == Some(TABLE_ARN))
+            .then_output(move || {
+                let mut out = ListExportsOutput::builder();
+                for a in &summaries {
+                    out = out.export_summaries(
+                        ExportSummary::builder()
+                            .export_arn(a)
+                            .export_type(ExportType::IncrementalExport)
+                            .build(),
+                    );
+                }
+                out.build()
+            });
+        let window = |from: i64| {
+            IncrementalExportSpecification::builder()
+                .export_from_time(DateTime::from_secs(from))
+                .export_to_time(DateTime::from_secs(1_700_001_000))
+                .build()
+        };
+        let (other_arn, our_arn) = (other.clone(), ours.clone());
+        let other_described = mock!(Client::describe_export)
+            .match_requests(move |r| r.export_arn() == Some(other_arn.as_str()))
+            .then_output(move || {
+                DescribeExportOutput::builder()
+                    .export_description(
+                        ExportDescription::builder()
+                            .client_token("someone-else")
+                            .export_type(ExportType::IncrementalExport)
+                            .incremental_export_specification(window(1_700_000_000))
+                            .s3_bucket("bucket")
+                            .s3_prefix("exports")
+                            .build(),
+                    )
+                    .build()
+            });
+        let ours_described = mock!(Client::describe_export)
+            .match_requests(move |r| r.export_arn() == Some(our_arn.as_str()))
+            .then_output(move || {
+                DescribeExportOutput::builder()
+                    .export_description(
+                        // Another token (an earlier attempt's), same window
+                        // and destination: the service made this one.
+                        ExportDescription::builder()
+                            .client_token("forgotten")
+                            .export_type(ExportType::IncrementalExport)
+                            .incremental_export_specification(window(1_700_000_100))
+                            .s3_bucket("bucket")
+                            .s3_prefix("exports")
+                            .build(),
+                    )
+                    .build()
+            });
+        let table = describe_table();
+        let s = DynamoExportService::new(
+            mock_sdk!(
+                aws_sdk_dynamodb,
+                RuleMode::Sequential,
+                [&table, &list, &other_described, &ours_described]
+            ),
+            "orders",
+        );
+        // The old export is skipped by its id's time, without a DescribeExport.
+        let found = s
+            .find(&request(ExportKind::Incremental), 1_700_001_500)
+            .await
+            .unwrap();
+        assert_eq!(found, Some(ours));
+        assert_eq!(
+            (other_described.num_calls(), ours_described.num_calls()),
+            (1, 1)
+        );
     }
 
     #[tokio::test]

@@ -59,7 +59,10 @@ fn s(v: &str) -> AttributeValue {
 
 impl DynamoLedger {
     /// The ledger table named by `LEDGER_TABLE`, on the shared SDK configuration.
-    pub fn from_env(sdk: &aws_config::SdkConfig, alias: &str) -> Result<Self, CoreError> {
+    pub fn from_env(
+        sdk: &aws_config::SdkConfig,
+        alias: &str,
+    ) -> Result<Self, incx_core::config::ConfigError> {
         let table = incx_core::config::Env::new(|k| std::env::var(k).ok())
             .text(incx_core::config::vars::LEDGER_TABLE)?;
         Ok(Self::new(aws_sdk_dynamodb::Client::new(sdk), table, alias))
@@ -274,6 +277,48 @@ impl Ledger for DynamoLedger {
     async fn catalog(&self) -> Result<Vec<CatalogEntry>, CoreError> {
         self.query(true, None).await
     }
+
+    async fn entry(&self, sort_key: &str) -> Result<Option<CatalogEntry>, CoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(&self.alias))
+            .key("sk", s(sort_key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| self.fault(&e))?;
+        out.item
+            .map(|item| decode(item, "catalog entry"))
+            .transpose()
+    }
+
+    async fn mark_announced(&self, sort_key: &str) -> Result<(), CoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(&self.alias))
+            .key("sk", s(sort_key))
+            .update_expression("SET #a = :t")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#a", "announced")
+            .expression_attribute_values(":t", AttributeValue::Bool(true))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // No such entry (it never was recorded): nothing to mark.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(self.fault(&e)),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -315,8 +360,12 @@ mod tests {
                     started_at: 1_700_002_000,
                     chain: 2,
                     reset_version: Some(4),
+                    reset_modified: Some(4_000),
                 },
                 export_arn: None,
+                watcher: Some("exec".into()),
+                watch_until: Some(1_700_003_000),
+                polls: 2,
             }),
             ..Head::default()
         }
@@ -342,6 +391,7 @@ mod tests {
             failure_code: None,
             failure_message: None,
             recorded_at: to + 400,
+            announced: false,
         }
     }
 
@@ -574,5 +624,45 @@ mod tests {
         assert_eq!(to(l.recent(2).await.unwrap()), [3_000, 2_000]);
         assert_eq!(to(l.catalog().await.unwrap()), [1_000, 2_000, 3_000]);
         assert!(l.recent(0).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn reads_one_entry_and_marks_it_announced() {
+        let e = entry(1_700_001_800);
+        let key = e.sort_key();
+        let stored = encode("o1", &e, &key).unwrap();
+        let get = mock!(Client::get_item)
+            .match_requests(move |r| {
+                r.key().and_then(|k| k.get("sk")) == Some(&AttributeValue::S(key.clone()))
+                    && r.consistent_read() == Some(true)
+            })
+            .then_output(move || {
+                GetItemOutput::builder()
+                    .set_item(Some(stored.clone()))
+                    .build()
+            });
+        let mark = mock!(Client::update_item)
+            .match_requests(|r| {
+                r.update_expression() == Some("SET #a = :t")
+                    && r.condition_expression() == Some("attribute_exists(pk)")
+            })
+            .then_output(|| {
+                aws_sdk_dynamodb::operation::update_item::UpdateItemOutput::builder().build()
+            });
+        let gone = mock!(Client::update_item).then_error(|| {
+            aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(
+                ConditionalCheckFailedException::builder().build(),
+            )
+        });
+        let ledger = DynamoLedger::new(
+            mock_sdk!(aws_sdk_dynamodb, RuleMode::Sequential, [&get, &mark, &gone]),
+            "ledger",
+            "o1",
+        );
+        assert_eq!(ledger.entry(&e.sort_key()).await.unwrap(), Some(e.clone()));
+        ledger.mark_announced(&e.sort_key()).await.unwrap();
+        // An entry that is not there: nothing to mark, not a fault.
+        ledger.mark_announced("EXPORT#nope").await.unwrap();
+        assert_eq!((mark.num_calls(), gone.num_calls()), (1, 1));
     }
 }

@@ -10,6 +10,7 @@
 //! service's error code and message. No SDK type leaves this crate.
 
 pub mod clock;
+pub mod configured;
 pub mod runtime;
 pub mod sdk;
 
@@ -17,6 +18,8 @@ pub mod sdk;
 pub mod export;
 #[cfg(feature = "dynamodb")]
 pub mod ledger;
+#[cfg(feature = "sfn")]
+pub mod sfn;
 #[cfg(feature = "sns")]
 pub mod sns;
 #[cfg(feature = "ssm")]

@@ -55,37 +55,37 @@ impl Notifier for SnsNotifier {
         let message = serde_json::to_string(notification).map_err(|e| {
             CoreError::service("sns", format!("cannot serialize the notification: {e}"))
         })?;
-        let status = MessageAttributeValue::builder()
-            .data_type("String")
-            .string_value(notification.status.as_str())
-            .build()
-            .map_err(|e| CoreError::service("sns", e.to_string()))?;
-        let out = self
+        let attribute = |value: &str| {
+            MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value(value)
+                .build()
+                .map_err(|e| CoreError::service("sns", e.to_string()))
+        };
+        let mut call = self
             .client
             .publish()
             .topic_arn(&self.topic_arn)
             .message(message)
             .subject(subject(&notification.subject()))
-            .message_attributes("status", status)
-            .send()
-            .await
-            .map_err(|e| {
-                let (code, detail) = describe(&e);
-                match e.as_service_error() {
-                    Some(s) if s.is_not_found_exception() => CoreError::service(
-                        "sns",
-                        format!("topic {} not found: {detail}", self.topic_arn),
-                    ),
-                    Some(s) if s.is_kms_throttling_exception() => {
-                        CoreError::throttled("sns", detail)
-                    }
-                    _ if is_throttling(code.as_deref()) => CoreError::throttled("sns", detail),
-                    _ => CoreError::service(
-                        "sns",
-                        format!("publish to {}: {detail}", self.topic_arn),
-                    ),
-                }
-            })?;
+            .message_attributes("status", attribute(notification.status.as_str())?);
+        // Every announcement of one ledger entry carries the same key, so a
+        // consumer can drop repeats (a retried or re-sent announcement).
+        if let Some(key) = &notification.dedupe_key {
+            call = call.message_attributes("dedupeKey", attribute(key)?);
+        }
+        let out = call.send().await.map_err(|e| {
+            let (code, detail) = describe(&e);
+            match e.as_service_error() {
+                Some(s) if s.is_not_found_exception() => CoreError::service(
+                    "sns",
+                    format!("topic {} not found: {detail}", self.topic_arn),
+                ),
+                Some(s) if s.is_kms_throttling_exception() => CoreError::throttled("sns", detail),
+                _ if is_throttling(code.as_deref()) => CoreError::throttled("sns", detail),
+                _ => CoreError::service("sns", format!("publish to {}: {detail}", self.topic_arn)),
+            }
+        })?;
         Ok(out.message_id().unwrap_or_default().to_string())
     }
 }
@@ -135,11 +135,28 @@ mod tests {
                     && status.is_some_and(|s| {
                         s.data_type() == "String" && s.string_value() == Some("FAILED")
                     })
+                    && r.message_attributes()
+                        .is_some_and(|a| !a.contains_key("dedupeKey"))
             })
             .then_output(|| PublishOutput::builder().message_id("m-1").build());
-        let n = SnsNotifier::new(mock_sdk!(aws_sdk_sns, RuleMode::Sequential, [&rule]), TOPIC);
+        let keyed = mock!(Client::publish)
+            .match_requests(|r| {
+                let key = r.message_attributes().and_then(|a| a.get("dedupeKey"));
+                key.and_then(|k| k.string_value()) == Some("o1/EXPORT#1/COMPLETED")
+            })
+            .then_output(|| PublishOutput::builder().message_id("m-2").build());
+        let n = SnsNotifier::new(
+            mock_sdk!(aws_sdk_sns, RuleMode::Sequential, [&rule, &keyed]),
+            TOPIC,
+        );
         assert_eq!(n.publish(&notification()).await.unwrap(), "m-1");
-        assert_eq!(rule.num_calls(), 1);
+        // An announcement of a ledger entry carries its dedupe key.
+        let announced = Notification {
+            dedupe_key: Some("o1/EXPORT#1/COMPLETED".into()),
+            ..notification()
+        };
+        assert_eq!(n.publish(&announced).await.unwrap(), "m-2");
+        assert_eq!((rule.num_calls(), keyed.num_calls()), (1, 1));
     }
 
     #[tokio::test]

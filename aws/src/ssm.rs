@@ -1,27 +1,56 @@
 //! The operator's control and the original's read-only mirrors, as SSM
 //! parameters under `/incremental-export/<alias>/`.
+//!
+//! SSM has no conditional put. A conditional set of the control is a put
+//! whose returned version tells whether anyone wrote in between (every put
+//! takes the next version); if someone did, their value is put back from
+//! the parameter's history, so an operator's value is never lost.
 
 use crate::sdk::{describe, is_throttling, SdkError};
-use aws_sdk_ssm::types::ParameterType;
+use aws_sdk_ssm::types::{Parameter, ParameterType};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use incx_core::domain::control::{Control, WorkflowAction};
-use incx_core::domain::mirrors::Mirrors;
-use incx_core::domain::timefmt::rfc3339;
+use incx_core::domain::mirrors::NAMES;
 use incx_core::error::CoreError;
 use incx_core::ports::ControlStore;
+use std::collections::BTreeMap;
 use std::error::Error;
 use std::fmt::Debug;
 
 const ACTION: &str = "workflow-action";
-const FULL_EXPORT_TIME: &str = "full-export-time";
-const LAST_INCREMENTAL: &str = "last-incremental-export-time";
-const INITIATED: &str = "workflow-initiated";
-const STATE: &str = "workflow-state";
+/// Rounds of putting an overwritten value back before giving up (each round
+/// loses only to yet another write made in the same moment).
+const RESTORE_ROUNDS: usize = 3;
 
 #[derive(Debug)]
 pub struct SsmControlStore {
     pub client: aws_sdk_ssm::Client,
     pub alias: String,
+}
+
+/// `busy`: the operation's modeled TooManyUpdates, which needs no code to be
+/// recognised.
+fn fault<E, R>(err: &SdkError<E, R>, name: &str, busy: bool) -> CoreError
+where
+    E: ProvideErrorMetadata + Error + 'static,
+    R: Debug,
+{
+    let (code, detail) = describe(err);
+    let detail = format!("{name}: {detail}");
+    if busy || is_throttling(code.as_deref()) {
+        CoreError::throttled("ssm", detail)
+    } else {
+        CoreError::service("ssm", detail)
+    }
+}
+
+/// The control as a parameter holds it.
+fn control_of(p: &Parameter) -> Control {
+    Control {
+        value: p.value().map(str::to_owned),
+        version: Some(p.version()),
+        modified: p.last_modified_date().and_then(|d| d.to_millis().ok()),
+    }
 }
 
 impl SsmControlStore {
@@ -41,7 +70,8 @@ impl SsmControlStore {
         format!("/incremental-export/{}/{leaf}", self.alias)
     }
 
-    async fn put(&self, leaf: &str, value: &str) -> Result<(), CoreError> {
+    /// Puts a String (overwriting); the version it got.
+    async fn put(&self, leaf: &str, value: &str) -> Result<i64, CoreError> {
         self.client
             .put_parameter()
             .name(self.name(leaf))
@@ -50,7 +80,7 @@ impl SsmControlStore {
             .overwrite(true)
             .send()
             .await
-            .map(|_| ())
+            .map(|out| out.version())
             .map_err(|e| {
                 let busy = e
                     .as_service_error()
@@ -78,40 +108,31 @@ impl SsmControlStore {
             Err(e) => Err(fault(&e, &self.name(leaf), false)),
         }
     }
-}
 
-/// `busy`: the operation's modeled TooManyUpdates, which needs no code to be
-/// recognised.
-fn fault<E, R>(err: &SdkError<E, R>, name: &str, busy: bool) -> CoreError
-where
-    E: ProvideErrorMetadata + Error + 'static,
-    R: Debug,
-{
-    let (code, detail) = describe(err);
-    let detail = format!("{name}: {detail}");
-    if busy || is_throttling(code.as_deref()) {
-        CoreError::throttled("ssm", detail)
-    } else {
-        CoreError::service("ssm", detail)
+    /// The control's value at `version`, from the parameter's history.
+    async fn value_at(&self, version: i64) -> Result<Option<String>, CoreError> {
+        let name = self.name(ACTION);
+        let mut pages = self
+            .client
+            .get_parameter_history()
+            .name(&name)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| fault(&e, &name, false))?;
+            if let Some(p) = page.parameters().iter().find(|p| p.version() == version) {
+                return Ok(p.value().map(str::to_owned));
+            }
+        }
+        Ok(None)
     }
-}
-
-/// Whether a mirror must be written: always on the first write, else on change.
-fn changed<T: PartialEq>(before: Option<&Mirrors>, now: &T, get: impl Fn(&Mirrors) -> &T) -> bool {
-    before.is_none_or(|b| get(b) != now)
 }
 
 impl ControlStore for SsmControlStore {
     async fn read_action(&self) -> Result<Control, CoreError> {
         let name = self.name(ACTION);
         match self.client.get_parameter().name(&name).send().await {
-            Ok(out) => {
-                let p = out.parameter();
-                Ok(Control {
-                    value: p.and_then(|p| p.value()).map(str::to_owned),
-                    version: p.map(|p| p.version()),
-                })
-            }
+            Ok(out) => Ok(out.parameter().map(control_of).unwrap_or_default()),
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|s| s.is_parameter_not_found()) =>
@@ -122,33 +143,96 @@ impl ControlStore for SsmControlStore {
         }
     }
 
-    async fn set_action(&self, action: WorkflowAction) -> Result<(), CoreError> {
-        self.put(ACTION, action.as_str()).await
+    async fn create_action(&self, action: WorkflowAction) -> Result<Control, CoreError> {
+        let name = self.name(ACTION);
+        let created = self
+            .client
+            .put_parameter()
+            .name(&name)
+            .value(action.as_str())
+            .r#type(ParameterType::String)
+            .overwrite(false)
+            .send()
+            .await;
+        match created {
+            Ok(_) => {}
+            // Someone made it first: theirs stands.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_parameter_already_exists()) => {}
+            Err(e) => {
+                let busy = e
+                    .as_service_error()
+                    .is_some_and(|s| s.is_too_many_updates());
+                return Err(fault(&e, &name, busy));
+            }
+        }
+        self.read_action().await
     }
 
-    async fn write_mirrors(&self, m: &Mirrors, before: Option<&Mirrors>) -> Result<(), CoreError> {
-        if let Some(t) = m.full_export_time {
-            if changed(before, &m.full_export_time, |b| &b.full_export_time) {
-                self.put(FULL_EXPORT_TIME, &rfc3339(t)).await?;
+    async fn set_action_if(
+        &self,
+        action: WorkflowAction,
+        expected: &Control,
+    ) -> Result<bool, CoreError> {
+        let Some(read) = expected.version else {
+            return Ok(false);
+        };
+        let mut ours = self.put(ACTION, action.as_str()).await?;
+        if ours == read + 1 {
+            return Ok(true);
+        }
+        // Someone wrote between our read and our put, and our put overwrote
+        // the last of those writes: put it back.
+        for _ in 0..RESTORE_ROUNDS {
+            let Some(theirs) = self.value_at(ours - 1).await? else {
+                break;
+            };
+            tracing::warn!(
+                version = ours - 1,
+                value = %theirs,
+                "the control changed while it was being set back to RUN; the operator's value is restored"
+            );
+            let restored = self.put(ACTION, &theirs).await?;
+            if restored == ours + 1 {
+                return Ok(false);
             }
+            ours = restored;
         }
-        if changed(before, &m.last_incremental_export_time, |b| {
-            &b.last_incremental_export_time
-        }) {
-            match m.last_incremental_export_time {
-                Some(t) => self.put(LAST_INCREMENTAL, &rfc3339(t)).await?,
-                None => self.delete(LAST_INCREMENTAL).await?,
-            }
+        Err(CoreError::service(
+            "ssm",
+            format!(
+                "{}: the control keeps changing while it is set; left as it is",
+                self.name(ACTION)
+            ),
+        ))
+    }
+
+    async fn read_mirrors(&self) -> Result<BTreeMap<String, String>, CoreError> {
+        let names: Vec<String> = NAMES.iter().map(|n| self.name(n)).collect();
+        let out = self
+            .client
+            .get_parameters()
+            .set_names(Some(names))
+            .send()
+            .await
+            .map_err(|e| fault(&e, &self.name("*"), false))?;
+        let prefix = self.name("");
+        Ok(out
+            .parameters()
+            .iter()
+            .filter_map(|p| {
+                let leaf = p.name()?.strip_prefix(&prefix)?;
+                Some((leaf.to_string(), p.value()?.to_string()))
+            })
+            .collect())
+    }
+
+    async fn write_mirror(&self, name: &str, value: Option<&str>) -> Result<(), CoreError> {
+        match value {
+            Some(v) => self.put(name, v).await.map(|_| ()),
+            None => self.delete(name).await,
         }
-        if let Some(v) = m.workflow_initiated {
-            if changed(before, &m.workflow_initiated, |b| &b.workflow_initiated) {
-                self.put(INITIATED, v).await?;
-            }
-        }
-        if changed(before, &m.workflow_state, |b| &b.workflow_state) {
-            self.put(STATE, m.workflow_state.as_str()).await?;
-        }
-        Ok(())
     }
 }
 
@@ -156,40 +240,64 @@ impl ControlStore for SsmControlStore {
 mod tests {
     use super::*;
     use crate::sdk::{meta, mock_sdk};
-    use aws_sdk_ssm::operation::delete_parameter::{DeleteParameterError, DeleteParameterOutput};
+    use aws_sdk_ssm::operation::delete_parameter::DeleteParameterError;
     use aws_sdk_ssm::operation::get_parameter::{GetParameterError, GetParameterOutput};
+    use aws_sdk_ssm::operation::get_parameter_history::GetParameterHistoryOutput;
+    use aws_sdk_ssm::operation::get_parameters::GetParametersOutput;
     use aws_sdk_ssm::operation::put_parameter::{PutParameterError, PutParameterOutput};
-    use aws_sdk_ssm::types::error::{ParameterNotFound, TooManyUpdates};
-    use aws_sdk_ssm::types::Parameter;
+    use aws_sdk_ssm::types::error::{ParameterAlreadyExists, ParameterNotFound, TooManyUpdates};
+    use aws_sdk_ssm::types::ParameterHistory;
     use aws_sdk_ssm::Client;
     use aws_smithy_mocks::{mock, RuleMode};
-    use incx_core::domain::ledger::WorkflowState;
+    use aws_smithy_types::DateTime;
 
-    fn put_ok(name: &'static str, value: &'static str) -> aws_smithy_mocks::Rule {
+    const ACTION_NAME: &str = "/incremental-export/o1/workflow-action";
+
+    fn put(name: &'static str, value: &'static str, version: i64) -> aws_smithy_mocks::Rule {
         mock!(Client::put_parameter)
             .match_requests(move |r| {
                 r.name() == Some(name)
                     && r.value() == Some(value)
-                    && r.overwrite() == Some(true)
                     && r.r#type() == Some(&ParameterType::String)
             })
-            .then_output(|| PutParameterOutput::builder().version(2).build())
+            .then_output(move || PutParameterOutput::builder().version(version).build())
+    }
+
+    fn get(value: &'static str, version: i64) -> aws_smithy_mocks::Rule {
+        mock!(Client::get_parameter)
+            .match_requests(|r| r.name() == Some(ACTION_NAME))
+            .then_output(move || {
+                GetParameterOutput::builder()
+                    .parameter(
+                        Parameter::builder()
+                            .value(value)
+                            .version(version)
+                            .last_modified_date(DateTime::from_millis(1_700_000_000_123))
+                            .build(),
+                    )
+                    .build()
+            })
+    }
+
+    fn store(rules: &[&aws_smithy_mocks::Rule]) -> SsmControlStore {
+        SsmControlStore::new(
+            mock_sdk!(aws_sdk_ssm, RuleMode::Sequential, rules.iter().copied()),
+            "o1",
+        )
     }
 
     #[tokio::test]
-    async fn reads_value_and_modification_time() {
-        let rule = mock!(Client::get_parameter)
-            .match_requests(|r| r.name() == Some("/incremental-export/o1/workflow-action"))
-            .then_output(|| {
-                GetParameterOutput::builder()
-                    .parameter(Parameter::builder().value("PAUSE").version(7).build())
-                    .build()
-            });
-        let store =
-            SsmControlStore::new(mock_sdk!(aws_sdk_ssm, RuleMode::Sequential, [&rule]), "o1");
-        let c = store.read_action().await.unwrap();
-        assert_eq!(c.value.as_deref(), Some("PAUSE"));
-        assert_eq!(c.version, Some(7));
+    async fn reads_value_version_and_modification_time() {
+        let rule = get("PAUSE", 7);
+        let c = store(&[&rule]).read_action().await.unwrap();
+        assert_eq!(
+            c,
+            Control {
+                value: Some("PAUSE".into()),
+                version: Some(7),
+                modified: Some(1_700_000_000_123),
+            }
+        );
     }
 
     #[tokio::test]
@@ -197,15 +305,82 @@ mod tests {
         let rule = mock!(Client::get_parameter).then_error(|| {
             GetParameterError::ParameterNotFound(ParameterNotFound::builder().build())
         });
-        let store =
-            SsmControlStore::new(mock_sdk!(aws_sdk_ssm, RuleMode::Sequential, [&rule]), "o1");
         assert_eq!(
-            store.read_action().await.unwrap(),
-            Control {
-                value: None,
-                version: None
-            }
+            store(&[&rule]).read_action().await.unwrap(),
+            Control::default()
         );
+    }
+
+    #[tokio::test]
+    async fn a_missing_control_is_created_without_overwriting_one_made_first() {
+        let created = mock!(Client::put_parameter)
+            .match_requests(|r| r.name() == Some(ACTION_NAME) && r.overwrite() == Some(false))
+            .then_output(|| PutParameterOutput::builder().version(1).build());
+        let read = get("RUN", 1);
+        let c = store(&[&created, &read])
+            .create_action(WorkflowAction::Run)
+            .await
+            .unwrap();
+        assert_eq!(c.value.as_deref(), Some("RUN"));
+        let exists = mock!(Client::put_parameter).then_error(|| {
+            PutParameterError::ParameterAlreadyExists(ParameterAlreadyExists::builder().build())
+        });
+        let theirs = get("PAUSE", 1);
+        let c = store(&[&exists, &theirs])
+            .create_action(WorkflowAction::Run)
+            .await
+            .unwrap();
+        assert_eq!(c.value.as_deref(), Some("PAUSE"));
+    }
+
+    #[tokio::test]
+    async fn a_conditional_set_that_nobody_raced_is_done() {
+        let rule = put(ACTION_NAME, "RUN", 5);
+        let expected = Control {
+            value: Some("RESET_WITH_FULL_EXPORT_AGAIN".into()),
+            version: Some(4),
+            modified: None,
+        };
+        assert!(store(&[&rule])
+            .set_action_if(WorkflowAction::Run, &expected)
+            .await
+            .unwrap());
+    }
+
+    #[tokio::test]
+    async fn an_operators_write_in_between_is_put_back() {
+        // We read version 4 (RESET); the operator put PAUSE (5); our RUN
+        // became 6 and overwrote it: PAUSE goes back as 7.
+        let ours = put(ACTION_NAME, "RUN", 6);
+        let history = mock!(Client::get_parameter_history).then_output(|| {
+            GetParameterHistoryOutput::builder()
+                .parameters(
+                    ParameterHistory::builder()
+                        .version(4)
+                        .value("RESET_WITH_FULL_EXPORT_AGAIN")
+                        .build(),
+                )
+                .parameters(
+                    ParameterHistory::builder()
+                        .version(5)
+                        .value("PAUSE")
+                        .build(),
+                )
+                .parameters(ParameterHistory::builder().version(6).value("RUN").build())
+                .build()
+        });
+        let restore = put(ACTION_NAME, "PAUSE", 7);
+        let expected = Control {
+            value: Some("RESET_WITH_FULL_EXPORT_AGAIN".into()),
+            version: Some(4),
+            modified: None,
+        };
+        let s = store(&[&ours, &history, &restore]);
+        assert!(!s
+            .set_action_if(WorkflowAction::Run, &expected)
+            .await
+            .unwrap());
+        assert_eq!(restore.num_calls(), 1);
     }
 
     #[tokio::test]
@@ -218,71 +393,42 @@ mod tests {
         });
         let busy = mock!(Client::put_parameter)
             .then_error(|| PutParameterError::TooManyUpdates(TooManyUpdates::builder().build()));
-        let client = mock_sdk!(
-            aws_sdk_ssm,
-            RuleMode::Sequential,
-            [&throttled, &denied, &busy]
-        );
-        let store = SsmControlStore::new(client, "o1");
-        let e = store.read_action().await.unwrap_err();
+        let s = store(&[&throttled, &denied, &busy]);
+        let e = s.read_action().await.unwrap_err();
         assert_eq!(e.error_type(), "Throttled", "{e}");
-        let e = store.set_action(WorkflowAction::Run).await.unwrap_err();
+        let e = s
+            .write_mirror("workflow-state", Some("NORMAL"))
+            .await
+            .unwrap_err();
         assert_eq!(e.error_type(), "ServiceFault");
         let text = e.to_string();
         assert!(
-            text.contains("AccessDeniedException: not allowed") && text.contains("workflow-action"),
+            text.contains("AccessDeniedException: not allowed") && text.contains("workflow-state"),
             "{text}"
         );
-        let e = store.set_action(WorkflowAction::Run).await.unwrap_err();
+        let e = s
+            .write_mirror("workflow-state", Some("NORMAL"))
+            .await
+            .unwrap_err();
         assert_eq!(e.error_type(), "Throttled", "{e}");
     }
 
     #[tokio::test]
-    async fn set_action_overwrites_a_string() {
-        let rule = put_ok(
-            "/incremental-export/o1/workflow-action",
-            "RESET_WITH_FULL_EXPORT_AGAIN",
-        );
-        let store =
-            SsmControlStore::new(mock_sdk!(aws_sdk_ssm, RuleMode::Sequential, [&rule]), "o1");
-        store
-            .set_action(WorkflowAction::ResetWithFullExportAgain)
-            .await
-            .unwrap();
-        assert_eq!(rule.num_calls(), 1);
-    }
-
-    #[tokio::test]
-    async fn first_write_sets_every_known_mirror() {
-        let rules = [
-            put_ok(
-                "/incremental-export/o1/full-export-time",
-                "2023-11-14T22:15:00Z",
-            ),
-            put_ok(
-                "/incremental-export/o1/last-incremental-export-time",
-                "2023-11-14T22:30:00Z",
-            ),
-            put_ok("/incremental-export/o1/workflow-initiated", "true"),
-            put_ok("/incremental-export/o1/workflow-state", "NORMAL"),
-        ];
-        let [a, b, c, d] = &rules;
-        let store = SsmControlStore::new(
-            mock_sdk!(aws_sdk_ssm, RuleMode::Sequential, [a, b, c, d]),
-            "o1",
-        );
-        let m = Mirrors {
-            full_export_time: Some(1_700_000_100),
-            last_incremental_export_time: Some(1_700_001_000),
-            workflow_initiated: Some("true"),
-            workflow_state: WorkflowState::Normal,
-        };
-        store.write_mirrors(&m, None).await.unwrap();
-        assert!(rules.iter().all(|r| r.num_calls() == 1));
-    }
-
-    #[tokio::test]
-    async fn writes_only_changes_and_deletes_a_cleared_time() {
+    async fn mirrors_are_read_in_one_call_and_written_or_deleted_one_by_one() {
+        let read = mock!(Client::get_parameters)
+            .match_requests(|r| r.names().len() == 4)
+            .then_output(|| {
+                GetParametersOutput::builder()
+                    .parameters(
+                        Parameter::builder()
+                            .name("/incremental-export/o1/workflow-state")
+                            .value("PITR_GAP")
+                            .build(),
+                    )
+                    .invalid_parameters("/incremental-export/o1/full-export-time")
+                    .build()
+            });
+        let write = put("/incremental-export/o1/workflow-state", "NORMAL", 3);
         let delete = mock!(Client::delete_parameter)
             .match_requests(|r| {
                 r.name() == Some("/incremental-export/o1/last-incremental-export-time")
@@ -290,40 +436,18 @@ mod tests {
             .then_error(|| {
                 DeleteParameterError::ParameterNotFound(ParameterNotFound::builder().build())
             });
-        let state = put_ok("/incremental-export/o1/workflow-state", "PITR_GAP");
-        // Sequential mode panics on any call beyond these two.
-        let store = SsmControlStore::new(
-            mock_sdk!(aws_sdk_ssm, RuleMode::Sequential, [&delete, &state]),
-            "o1",
+        let s = store(&[&read, &write, &delete]);
+        let current = s.read_mirrors().await.unwrap();
+        assert_eq!(
+            current,
+            BTreeMap::from([("workflow-state".to_string(), "PITR_GAP".to_string())])
         );
-        let before = Mirrors {
-            full_export_time: Some(1),
-            last_incremental_export_time: Some(2),
-            workflow_initiated: Some("true"),
-            workflow_state: WorkflowState::Normal,
-        };
-        let now = Mirrors {
-            last_incremental_export_time: None,
-            workflow_state: WorkflowState::PitrGap,
-            ..before.clone()
-        };
-        store.write_mirrors(&now, Some(&before)).await.unwrap();
-        assert_eq!((delete.num_calls(), state.num_calls()), (1, 1));
-    }
-
-    #[tokio::test]
-    async fn unset_times_and_initiated_are_left_alone() {
-        let delete = mock!(Client::delete_parameter)
-            .then_output(|| DeleteParameterOutput::builder().build());
-        let state = put_ok("/incremental-export/o1/workflow-state", "NORMAL");
-        let store = SsmControlStore::new(
-            mock_sdk!(aws_sdk_ssm, RuleMode::Sequential, [&delete, &state]),
-            "o1",
-        );
-        store
-            .write_mirrors(&Mirrors::default(), None)
+        s.write_mirror("workflow-state", Some("NORMAL"))
             .await
             .unwrap();
-        assert_eq!((delete.num_calls(), state.num_calls()), (1, 1));
+        s.write_mirror("last-incremental-export-time", None)
+            .await
+            .unwrap();
+        assert_eq!((write.num_calls(), delete.num_calls()), (1, 1));
     }
 }

@@ -59,6 +59,8 @@ pub struct Config {
     pub format: ExportFormat,
     pub view_type: ViewType,
     pub max_catch_up_minutes: i64,
+    /// The KMS key exports are encrypted with (`None`: the bucket's default).
+    pub export_kms_key: Option<String>,
 }
 
 /// What `notify` needs, and nothing more: it must work whatever else the
@@ -67,6 +69,9 @@ pub struct Config {
 pub struct NoticeConfig {
     /// The table's name, for the messages (`(unset)` when missing).
     pub table_name: String,
+    /// The deployment alias, for the ledger's keys (`Err` when invalid:
+    /// the ledger's bookkeeping then fails, after the notification).
+    pub alias: Result<String, ConfigError>,
 }
 
 /// Environment variable names, one place for the functions, the template
@@ -83,6 +88,8 @@ pub mod vars {
     pub const MAX_CATCH_UP_MINUTES: &str = "MAX_CATCH_UP_MINUTES";
     pub const TOPIC_ARN: &str = "TOPIC_ARN";
     pub const LEDGER_TABLE: &str = "LEDGER_TABLE";
+    pub const EXPORT_KMS_KEY_ARN: &str = "EXPORT_KMS_KEY_ARN";
+    pub const STATE_MACHINE_ARN: &str = "STATE_MACHINE_ARN";
 }
 
 /// What a variable may hold.
@@ -94,6 +101,8 @@ pub enum Rule {
     Alias,
     /// Any text; slashes at either end are trimmed; empty means none.
     Prefix,
+    /// Any text; empty or unset means none.
+    Optional,
     /// A whole number in `min..=max`; empty or unset means the default.
     Integer { default: i64, min: i64, max: i64 },
     /// One of `values`; empty or unset means the first.
@@ -197,6 +206,18 @@ pub const VARIABLES: &[Variable] = &[
         rule: Rule::Text,
         allowed: "the name of the ledger DynamoDB table",
     },
+    Variable {
+        name: vars::EXPORT_KMS_KEY_ARN,
+        parameter: Some("DataExportKmsKeyArn"),
+        rule: Rule::Optional,
+        allowed: "the ARN of the KMS key exports are encrypted with (empty: the bucket's default encryption)",
+    },
+    Variable {
+        name: vars::STATE_MACHINE_ARN,
+        parameter: None,
+        rule: Rule::Text,
+        allowed: "the ARN of the export state machine (notify starts the next run with it)",
+    },
 ];
 
 /// The description of `name`. Every name in [`vars`] is in [`VARIABLES`]
@@ -253,6 +274,12 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         } else {
             Err(err(name, &value, variable(name)?.allowed))
         }
+    }
+
+    fn optional(&self, name: &'static str) -> Option<String> {
+        (self.0)(name)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
     }
 
     fn prefix(&self, name: &'static str) -> Option<String> {
@@ -326,6 +353,7 @@ impl Config {
             _ => ViewType::NewAndOldImages,
         };
         let max_catch_up_minutes = env.integer(MAX_CATCH_UP_MINUTES, Some(window_minutes))?;
+        let export_kms_key = env.optional(EXPORT_KMS_KEY_ARN);
         Ok(Self {
             table_name,
             alias,
@@ -336,6 +364,7 @@ impl Config {
             format,
             view_type,
             max_catch_up_minutes,
+            export_kms_key,
         })
     }
 
@@ -357,7 +386,8 @@ impl NoticeConfig {
         let table_name = get(vars::TABLE_NAME)
             .filter(|t| !t.trim().is_empty())
             .unwrap_or_else(|| "(unset)".into());
-        Self { table_name }
+        let alias = Env::new(get).alias(vars::DEPLOYMENT_ALIAS);
+        Self { table_name, alias }
     }
 }
 
@@ -462,6 +492,8 @@ pub(crate) mod tests {
             MAX_CATCH_UP_MINUTES,
             TOPIC_ARN,
             LEDGER_TABLE,
+            EXPORT_KMS_KEY_ARN,
+            STATE_MACHINE_ARN,
         ];
         for name in names {
             assert_eq!(
@@ -479,7 +511,13 @@ pub(crate) mod tests {
             (k == vars::WINDOW_MINUTES).then(|| "nonsense".to_string())
         });
         assert_eq!(n.table_name, "(unset)");
-        let n = NoticeConfig::from_lookup(|k| (k == vars::TABLE_NAME).then(|| "orders".into()));
+        assert!(n.alias.is_err());
+        let n = NoticeConfig::from_lookup(|k| match k {
+            vars::TABLE_NAME => Some("orders".into()),
+            vars::DEPLOYMENT_ALIAS => Some("orders1".into()),
+            _ => None,
+        });
         assert_eq!(n.table_name, "orders");
+        assert_eq!(n.alias.as_deref(), Ok("orders1"));
     }
 }

@@ -22,6 +22,11 @@ pub enum CoreError {
     },
     #[error("ledger: {0}")]
     Ledger(#[from] LedgerError),
+    /// Not a fault: the export is still running. check-status reports it
+    /// as an error so the state machine's Retry looks again, at one billed
+    /// transition per look.
+    #[error("the export is still running")]
+    Running,
 }
 
 impl CoreError {
@@ -47,6 +52,7 @@ impl CoreError {
             Self::Throttled { .. } => "Throttled",
             Self::Service { .. } => "ServiceFault",
             Self::Ledger(_) => "LedgerConflict",
+            Self::Running => "ExportRunning",
         }
     }
 }

@@ -7,10 +7,10 @@
 use crate::domain::control::{Control, WorkflowAction};
 use crate::domain::export::{ExportError, ExportRequest, ExportStatus, Pitr};
 use crate::domain::ledger::{CatalogEntry, Head};
-use crate::domain::mirrors::Mirrors;
 use crate::domain::notification::Notification;
 use crate::domain::Epoch;
 use crate::error::CoreError;
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -21,16 +21,31 @@ pub trait Clock: Send + Sync {
 
 /// The operator's control and the original's read-only mirrors (SSM).
 pub trait ControlStore: Send + Sync {
+    /// The control as stored (`value` `None`: the parameter is missing).
     fn read_action(&self) -> impl Future<Output = Result<Control, CoreError>> + Send;
-    fn set_action(
+    /// Creates the control with `action` if it is missing (never overwrites
+    /// one); the control as stored afterwards.
+    fn create_action(
         &self,
         action: WorkflowAction,
-    ) -> impl Future<Output = Result<(), CoreError>> + Send;
-    /// Writes the mirrors that differ from `before` (all when `None`).
-    fn write_mirrors(
+    ) -> impl Future<Output = Result<Control, CoreError>> + Send;
+    /// Sets the control to `action` only if it is still the setting
+    /// `expected` (its version): an operator's value written in between is
+    /// never lost. `Ok(false)` when it was not.
+    fn set_action_if(
         &self,
-        mirrors: &Mirrors,
-        before: Option<&Mirrors>,
+        action: WorkflowAction,
+        expected: &Control,
+    ) -> impl Future<Output = Result<bool, CoreError>> + Send;
+    /// The mirror parameters as they are, by name (absent ones left out).
+    fn read_mirrors(
+        &self,
+    ) -> impl Future<Output = Result<BTreeMap<String, String>, CoreError>> + Send;
+    /// Puts one mirror (`None` deletes it).
+    fn write_mirror(
+        &self,
+        name: &str,
+        value: Option<&str>,
     ) -> impl Future<Output = Result<(), CoreError>> + Send;
 }
 
@@ -59,6 +74,13 @@ pub trait Ledger: Send + Sync {
     ) -> impl Future<Output = Result<Vec<CatalogEntry>, CoreError>> + Send;
     /// The whole catalog, oldest first.
     fn catalog(&self) -> impl Future<Output = Result<Vec<CatalogEntry>, CoreError>> + Send;
+    /// One catalog entry by its sort key.
+    fn entry(
+        &self,
+        sort_key: &str,
+    ) -> impl Future<Output = Result<Option<CatalogEntry>, CoreError>> + Send;
+    /// Notes that the entry's notification went out (the outbox).
+    fn mark_announced(&self, sort_key: &str) -> impl Future<Output = Result<(), CoreError>> + Send;
 }
 
 /// DynamoDB's export to S3 and the table's backups.
@@ -71,6 +93,15 @@ pub trait ExportService: Send + Sync {
     ) -> impl Future<Output = Result<String, ExportError>> + Send;
     fn describe(&self, arn: &str)
         -> impl Future<Output = Result<ExportStatus, ExportError>> + Send;
+    /// An export the service made for `request` (same client token, or the
+    /// same table, kind, times and destination), started at or after
+    /// `since`: its ARN. For an intent whose ARN was never seen, before
+    /// asking again with a token the service may have forgotten.
+    fn find(
+        &self,
+        request: &ExportRequest,
+        since: Epoch,
+    ) -> impl Future<Output = Result<Option<String>, ExportError>> + Send;
 }
 
 /// The notification topic (SNS).
@@ -80,6 +111,18 @@ pub trait Notifier: Send + Sync {
         &self,
         notification: &Notification,
     ) -> impl Future<Output = Result<String, CoreError>> + Send;
+}
+
+/// The workflow itself (Step Functions): starting the next run at once
+/// when more is exportable than one run exported.
+pub trait Runs: Send + Sync {
+    /// Starts a run named `name` (the same name twice starts it once) with
+    /// `input`, the state machine's execution input.
+    fn start_run(
+        &self,
+        name: &str,
+        input: &serde_json::Value,
+    ) -> impl Future<Output = Result<(), CoreError>> + Send;
 }
 
 // Shared ports: a test harness keeps an `Arc` of the in-memory world it
@@ -95,18 +138,30 @@ impl<T: ControlStore + ?Sized> ControlStore for Arc<T> {
     fn read_action(&self) -> impl Future<Output = Result<Control, CoreError>> + Send {
         (**self).read_action()
     }
-    fn set_action(
+    fn create_action(
         &self,
         action: WorkflowAction,
-    ) -> impl Future<Output = Result<(), CoreError>> + Send {
-        (**self).set_action(action)
+    ) -> impl Future<Output = Result<Control, CoreError>> + Send {
+        (**self).create_action(action)
     }
-    fn write_mirrors(
+    fn set_action_if(
         &self,
-        mirrors: &Mirrors,
-        before: Option<&Mirrors>,
+        action: WorkflowAction,
+        expected: &Control,
+    ) -> impl Future<Output = Result<bool, CoreError>> + Send {
+        (**self).set_action_if(action, expected)
+    }
+    fn read_mirrors(
+        &self,
+    ) -> impl Future<Output = Result<BTreeMap<String, String>, CoreError>> + Send {
+        (**self).read_mirrors()
+    }
+    fn write_mirror(
+        &self,
+        name: &str,
+        value: Option<&str>,
     ) -> impl Future<Output = Result<(), CoreError>> + Send {
-        (**self).write_mirrors(mirrors, before)
+        (**self).write_mirror(name, value)
     }
 }
 
@@ -138,6 +193,15 @@ impl<T: Ledger + ?Sized> Ledger for Arc<T> {
     fn catalog(&self) -> impl Future<Output = Result<Vec<CatalogEntry>, CoreError>> + Send {
         (**self).catalog()
     }
+    fn entry(
+        &self,
+        sort_key: &str,
+    ) -> impl Future<Output = Result<Option<CatalogEntry>, CoreError>> + Send {
+        (**self).entry(sort_key)
+    }
+    fn mark_announced(&self, sort_key: &str) -> impl Future<Output = Result<(), CoreError>> + Send {
+        (**self).mark_announced(sort_key)
+    }
 }
 
 impl<T: ExportService + ?Sized> ExportService for Arc<T> {
@@ -156,6 +220,13 @@ impl<T: ExportService + ?Sized> ExportService for Arc<T> {
     ) -> impl Future<Output = Result<ExportStatus, ExportError>> + Send {
         (**self).describe(arn)
     }
+    fn find(
+        &self,
+        request: &ExportRequest,
+        since: Epoch,
+    ) -> impl Future<Output = Result<Option<String>, ExportError>> + Send {
+        (**self).find(request, since)
+    }
 }
 
 impl<T: Notifier + ?Sized> Notifier for Arc<T> {
@@ -164,5 +235,15 @@ impl<T: Notifier + ?Sized> Notifier for Arc<T> {
         notification: &Notification,
     ) -> impl Future<Output = Result<String, CoreError>> + Send {
         (**self).publish(notification)
+    }
+}
+
+impl<T: Runs + ?Sized> Runs for Arc<T> {
+    fn start_run(
+        &self,
+        name: &str,
+        input: &serde_json::Value,
+    ) -> impl Future<Output = Result<(), CoreError>> + Send {
+        (**self).start_run(name, input)
     }
 }

@@ -7,7 +7,7 @@
 
 use crate::config::Config;
 use crate::domain::export::ExportKind;
-use crate::domain::ledger::Head;
+use crate::domain::ledger::{CatalogEntry, Head};
 use crate::domain::mirrors::Mirrors;
 use crate::domain::{poll, Epoch};
 use crate::error::CoreError;
@@ -15,16 +15,15 @@ use crate::ports::{Clock, ControlStore, Ledger};
 use std::sync::Arc;
 
 /// The ports of one function, and what it knows.
-pub struct Service<C = (), L = (), X = (), N = ()> {
+pub struct Service<C = (), L = (), X = ()> {
     pub config: Config,
     pub clock: Arc<dyn Clock>,
     pub control: C,
     pub ledger: L,
     pub exports: X,
-    pub notifier: N,
 }
 
-impl<C, L, X, N> std::fmt::Debug for Service<C, L, X, N> {
+impl<C, L, X> std::fmt::Debug for Service<C, L, X> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Service")
             .field("config", &self.config)
@@ -37,43 +36,66 @@ pub fn expected(head: &Head) -> Option<u64> {
     (head.version > 0).then_some(head.version)
 }
 
-impl<C, L, X, N> Service<C, L, X, N> {
+/// The first wait for an export of `kind`, learned from `recent` entries
+/// (newest first) of that kind, or of any kind when there are none yet.
+pub fn first_wait(recent: &[CatalogEntry], kind: ExportKind, min_wait: Epoch) -> Epoch {
+    let durations = |of_kind: bool| -> Vec<Epoch> {
+        recent
+            .iter()
+            .filter(|e| !of_kind || e.kind == kind)
+            .filter_map(CatalogEntry::duration)
+            .take(poll::LEARN_FROM)
+            .collect()
+    };
+    let of_kind = durations(true);
+    let learned = if of_kind.is_empty() {
+        durations(false)
+    } else {
+        of_kind
+    };
+    poll::first_wait(&learned, min_wait)
+}
+
+impl<C, L, X> Service<C, L, X> {
     pub fn now(&self) -> Epoch {
         self.clock.now()
     }
 }
 
-impl<C, L: Ledger, X, N> Service<C, L, X, N> {
+impl<C, L: Ledger, X> Service<C, L, X> {
     /// The head as stored (the empty head before the first run).
     pub async fn head(&self) -> Result<Head, CoreError> {
         Ok(self.ledger.head().await?.unwrap_or_default())
     }
 
-    /// First wait for an export of `kind`: from the catalog's recent
-    /// durations of that kind (any kind when there are none yet).
+    /// The first wait for an export of `kind`, from the catalog.
     pub async fn first_wait(&self, kind: ExportKind) -> Result<Epoch, CoreError> {
-        let recent = self.ledger.recent(20).await?;
-        let of_kind: Vec<Epoch> = recent
-            .iter()
-            .filter(|e| e.kind == kind)
-            .filter_map(|e| e.duration())
-            .take(5)
-            .collect();
-        let durations = if of_kind.is_empty() {
-            recent.iter().filter_map(|e| e.duration()).take(5).collect()
-        } else {
-            of_kind
-        };
-        Ok(poll::first_wait(&durations, self.config.poll_wait_seconds))
+        let recent = self.ledger.recent(2 * poll::LEARN_FROM).await?;
+        Ok(first_wait(&recent, kind, self.config.poll_wait_seconds))
     }
 }
 
-impl<C: ControlStore, L, X, N> Service<C, L, X, N> {
-    /// Brings the original's SSM parameters in line with the ledger.
-    pub async fn mirror(&self, before: Option<&Head>, after: &Head) -> Result<(), CoreError> {
-        let old = before.map(Mirrors::of);
-        self.control
-            .write_mirrors(&Mirrors::of(after), old.as_ref())
-            .await
+impl<C: ControlStore, L, X> Service<C, L, X> {
+    /// Brings the original's SSM parameters in line with `head`. They are
+    /// a view of the ledger, never on the chain's critical path: a failure
+    /// is logged and left for the next run, which rewrites what is stale.
+    /// `known`: the head the parameters were last written from (saves
+    /// reading them); `None` reads them.
+    pub async fn sync_mirrors(&self, head: &Head, known: Option<&Head>) {
+        let current = match known {
+            Some(before) => Mirrors::of(before).stored(),
+            None => match self.control.read_mirrors().await {
+                Ok(current) => current,
+                Err(e) => {
+                    tracing::warn!(error = %e, "mirrors not read; the next run rewrites them");
+                    return;
+                }
+            },
+        };
+        for (name, value) in Mirrors::of(head).changes(&current) {
+            if let Err(e) = self.control.write_mirror(name, value.as_deref()).await {
+                tracing::warn!(error = %e, mirror = name, "mirror not written; the next run rewrites it");
+            }
+        }
     }
 }

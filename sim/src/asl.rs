@@ -1,8 +1,10 @@
 //! An interpreter for the ASL subset the definition uses: Task (with
-//! Parameters, Retry, Catch), Choice (StringEquals, BooleanEquals, IsPresent,
-//! And, Or, Not over plain paths), Wait (Seconds, SecondsPath), Succeed and
-//! Fail. Anything else is refused, so a new construct in the definition
-//! fails the simulation loudly instead of being skipped.
+//! Parameters, Retry with its intervals, backoff and cap, Catch), Choice
+//! (StringEquals, BooleanEquals, IsPresent, And, Or, Not over plain paths),
+//! Wait (Seconds, SecondsPath), Succeed and Fail, and the execution's
+//! TimeoutSeconds. Anything else is refused, so a new construct in the
+//! definition fails the simulation loudly instead of being skipped. Every
+//! state entered and every retry counts as a billed transition.
 
 use incx_core::domain::Epoch;
 use serde_json::{Map, Value};
@@ -29,14 +31,21 @@ pub struct Execution {
     pub start_time: String,
     pub state: String,
     pub input: Value,
-    /// While in a Wait: the moment it may go on.
+    /// While in a Wait, or before a Task's retry: the moment it may go on.
     pub wake_at: Option<Epoch>,
     pub finish: Option<Finish>,
-    /// Billed state transitions (every state entered).
+    /// Billed state transitions (every state entered, every retry).
     pub transitions: u32,
     /// Names of the states entered, in order.
     pub trace: Vec<String>,
-    retries: u32,
+    /// Retries made, by the Task state retried.
+    pub retried: Vec<String>,
+    /// When the execution started (for its TimeoutSeconds), once stepped.
+    started_at: Option<Epoch>,
+    /// Attempts used per retrier of the current state.
+    attempts: Vec<u32>,
+    /// The wake-up is a retry of the current Task, not the end of a Wait.
+    retrying: bool,
 }
 
 fn lookup<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
@@ -88,7 +97,10 @@ impl Execution {
             finish: None,
             transitions: 0,
             trace: Vec::new(),
-            retries: 0,
+            retried: Vec::new(),
+            started_at: None,
+            attempts: Vec::new(),
+            retrying: false,
         }
     }
 
@@ -133,7 +145,7 @@ impl Execution {
 
     fn goto(&mut self, next: &str) {
         self.state = next.to_string();
-        self.retries = 0;
+        self.attempts.clear();
     }
 
     /// Runs the current state. `run_task` invokes a Task's resource. Returns
@@ -151,17 +163,31 @@ impl Execution {
         if self.is_done() {
             return Ok(false);
         }
+        let started = *self.started_at.get_or_insert(now);
+        if let Some(limit) = definition["TimeoutSeconds"].as_i64() {
+            if now - started >= limit {
+                self.fail(
+                    "States.Timeout",
+                    "the execution ran past its TimeoutSeconds",
+                );
+                return Ok(false);
+            }
+        }
         if let Some(at) = self.wake_at {
             if now < at {
                 return Ok(false);
             }
             self.wake_at = None;
-            let next = definition["States"][&self.state]["Next"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            self.enter(&next);
-            return Ok(true);
+            if std::mem::take(&mut self.retrying) {
+                // The retry itself: the Task runs again below.
+            } else {
+                let next = definition["States"][&self.state]["Next"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                self.enter(&next);
+                return Ok(true);
+            }
         }
         if self.trace.is_empty() {
             let first = self.state.clone();
@@ -171,7 +197,7 @@ impl Execution {
             .get(&self.state)
             .ok_or_else(|| format!("no state {}", self.state))?;
         match state["Type"].as_str().unwrap_or_default() {
-            "Task" => self.task(state, run_task).await,
+            "Task" => self.task(state, now, run_task).await,
             "Choice" => {
                 let mut chosen = None;
                 for rule in state["Choices"].as_array().into_iter().flatten() {
@@ -224,7 +250,7 @@ impl Execution {
         self.trace.push(name.to_string());
     }
 
-    async fn task<F, Fut>(&mut self, state: &Value, run_task: F) -> Result<bool, String>
+    async fn task<F, Fut>(&mut self, state: &Value, now: Epoch, run_task: F) -> Result<bool, String>
     where
         F: FnOnce(String, Value) -> Fut,
         Fut: Future<Output = Result<Value, TaskError>>,
@@ -246,16 +272,28 @@ impl Execution {
                 Ok(true)
             }
             Err(err) => {
+                // The first retrier that names the error, with its own count.
                 let retry = state["Retry"]
                     .as_array()
                     .into_iter()
                     .flatten()
-                    .find(|r| covers(r, &err.error));
-                if let Some(rule) = retry {
+                    .enumerate()
+                    .find(|(_, r)| covers(r, &err.error));
+                if let Some((i, rule)) = retry {
+                    if self.attempts.len() <= i {
+                        self.attempts.resize(i + 1, 0);
+                    }
                     let max = rule["MaxAttempts"].as_u64().unwrap_or(3) as u32;
-                    if self.retries < max {
-                        // Retries re-run the Task without a new transition.
-                        self.retries += 1;
+                    if self.attempts[i] < max {
+                        self.attempts[i] += 1;
+                        self.transitions += 1;
+                        self.retried.push(self.state.clone());
+                        let delay = retry_delay(rule, self.attempts[i]);
+                        if delay > 0 {
+                            self.wake_at = Some(now + delay);
+                            self.retrying = true;
+                            return Ok(false);
+                        }
                         return Ok(true);
                     }
                 }
@@ -281,6 +319,23 @@ impl Execution {
             }
         }
     }
+}
+
+/// Seconds before retry number `attempt` (1 = the first): IntervalSeconds
+/// grown by BackoffRate, capped by MaxDelaySeconds; with JitterStrategy
+/// FULL, the service waits a random time up to that, taken here as half.
+fn retry_delay(rule: &Value, attempt: u32) -> Epoch {
+    let interval = rule["IntervalSeconds"].as_f64().unwrap_or(1.0);
+    let backoff = rule["BackoffRate"].as_f64().unwrap_or(2.0);
+    let exponent = i32::try_from(attempt.saturating_sub(1)).unwrap_or(i32::MAX);
+    let mut delay = interval * backoff.powi(exponent);
+    if let Some(cap) = rule["MaxDelaySeconds"].as_f64() {
+        delay = delay.min(cap);
+    }
+    if rule["JitterStrategy"].as_str() == Some("FULL") {
+        delay /= 2.0;
+    }
+    delay.round() as Epoch
 }
 
 fn covers(rule: &Value, error: &str) -> bool {
@@ -351,7 +406,7 @@ mod tests {
             "StartAt": "T",
             "States": {
                 "T": {"Type": "Task", "Resource": "r", "Next": "C",
-                      "Retry": [{"ErrorEquals": ["Throttled"], "MaxAttempts": 2}],
+                      "Retry": [{"ErrorEquals": ["Throttled"], "MaxAttempts": 2, "IntervalSeconds": 10, "BackoffRate": 2.0}],
                       "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "F"}]},
                 "C": {"Type": "Choice", "Choices": [
                         {"And": [{"Variable": "$.go", "IsPresent": true}, {"Variable": "$.go", "BooleanEquals": true}], "Next": "W"}],
@@ -405,11 +460,18 @@ mod tests {
                 cause: "slow".into(),
             })
         };
-        for _ in 0..3 {
-            e.step(&d, 0, |_, _| err()).await.unwrap();
-        }
+        // The first try fails: a retry in 10 s, then 20 s, then the Catch.
+        assert!(!e.step(&d, 0, |_, _| err()).await.unwrap());
+        assert_eq!(e.wake_at, Some(10));
+        assert!(!e.step(&d, 9, |_, _| err()).await.unwrap());
+        assert!(!e.step(&d, 10, |_, _| err()).await.unwrap());
+        assert_eq!(e.wake_at, Some(30));
+        assert!(e.step(&d, 30, |_, _| err()).await.unwrap());
         assert_eq!(e.state, "F");
         assert_eq!(e.input["error"]["Error"], "Throttled");
+        // Billed: T entered, two retries, F entered.
+        assert_eq!(e.transitions, 4);
+        assert_eq!(e.retried, ["T", "T"]);
         e.step(&d, 0, |_, _| async { unreachable!() })
             .await
             .unwrap();

@@ -1,32 +1,44 @@
 //! A seeded, deterministic chaos run: the schedule starts an execution of
-//! the real definition 6 minutes after every window boundary, for days on
-//! end, while a seeded RNG throttles and breaks port calls, crashes
-//! functions right after their writes, kills executions, fails and slows
-//! exports, hides new exports from `describe`, starts overlapping
-//! executions, pauses, resumes and resets, and turns PITR off and on. After
-//! every step the chain's promises are checked ([`Checker`]); after each
-//! stretch of chaos the faults stop, a simulated operator follows the
-//! remedies, and the chain must catch up within a bounded number of runs.
+//! the real definition 6 minutes after every window boundary (whether or
+//! not earlier ones still run), for days on end, with export durations
+//! drawn from a realistic distribution, while a seeded RNG injects the
+//! faults the services really have: throttling and faults from every port,
+//! a response lost after a successful write (ledger, StartExport, SNS), the
+//! same function input delivered twice, executions killed or reaching their
+//! timeout, exports that fail, run for hours or stay invisible for up to 15
+//! minutes, clock skew between the functions and the service,
+//! InvalidExportTime for windows inside the PITR window, long outages that
+//! leave an intent unconfirmed past the client token's memory, overlapping
+//! runs, pauses, resumes, resets, bad control values, the control recreated
+//! at version 1 by a redeploy, and PITR turned off and on.
+//!
+//! After every step the promises are checked against what the services
+//! did ([`Checker`]); after each stretch of chaos the faults stop, a
+//! simulated operator follows the remedies, the chain must catch up within
+//! a bounded number of scheduled runs, and every promise must hold in full
+//! ([`Checker::settle`]).
 
-use super::invariants::Checker;
+use super::invariants::{Checker, Violations};
 use super::{Execution, World};
 use crate::memory::lock;
 use incx_core::config::Config;
 use incx_core::domain::export::{ExportError, Pitr};
-use incx_core::domain::ledger::WorkflowState;
+use incx_core::domain::ledger::{Mode, WorkflowState};
 use incx_core::domain::notification::Status;
 use incx_core::domain::window::MIN_WINDOW;
 use incx_core::domain::Epoch;
 use incx_core::error::CoreError;
 use incx_core::ports::ExportService;
-use incx_core::usecases::MAX_EXPORTS_PER_EXECUTION;
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 pub const DAY: Epoch = 86_400;
 /// The schedule's offset after each window boundary.
 pub const SCHEDULE_OFFSET: Epoch = 6 * 60;
 /// The simulation's start: a window boundary.
 pub const EPOCH0: Epoch = 1_800_000_000;
+/// Window sizes the seeds run with (minutes).
+pub const WINDOWS: [i64; 6] = [15, 15, 60, 480, 720, 1440];
 
 /// SplitMix64: small, fast, and the same on every machine.
 #[derive(Debug, Clone)]
@@ -55,111 +67,114 @@ impl Rng {
         lo + self.below((hi - lo + 1) as u64) as i64
     }
 
+    /// A number in `[0, 1)`.
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
     /// True with probability `p`.
     pub fn chance(&mut self, p: f64) -> bool {
-        ((self.next_u64() >> 11) as f64 / (1u64 << 53) as f64) < p
+        self.unit() < p
+    }
+
+    /// A standard normal number (Box-Muller).
+    pub fn normal(&mut self) -> f64 {
+        let u = self.unit().max(f64::MIN_POSITIVE);
+        let v = self.unit();
+        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
     }
 }
 
-/// What a run did and what it injected, by kind.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+/// How long exports take: a log-normal body (median 5 minutes, σ 0.5, so
+/// 80 % between 2.6 and 9.5 minutes) with a 3 % tail of 15 to 45 minutes.
+/// Published small exports took 1.5 to 6 minutes; the tail is the
+/// "tens of minutes" a loaded service shows. The same model runs in the
+/// local emulator (`tests/emulator`, `--export-durations`).
+pub fn export_duration(rng: &mut Rng) -> Epoch {
+    if rng.chance(0.03) {
+        return rng.range(15 * 60, 45 * 60);
+    }
+    (300.0 * (0.5 * rng.normal()).exp()).round() as Epoch
+}
+
+/// What a run did, what it injected (by kind), and what it found broken.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Stats {
     pub seeds: u64,
     pub days: u64,
+    /// Seeds per window size (minutes).
+    pub window_minutes: BTreeMap<i64, u64>,
     pub executions: u64,
+    pub runs_started_by_notify: u64,
     pub steps: u64,
+    pub transitions: u64,
     pub exports: u64,
     pub windows_completed: u64,
     pub chains: u64,
-    pub throttle: u64,
-    pub service_fault: u64,
-    pub crash: u64,
-    pub kill: u64,
-    pub outage: u64,
-    pub failed_export: u64,
-    pub slow_export: u64,
-    pub hidden_export: u64,
-    pub token_reuse_after_expiry: u64,
-    pub overlap: u64,
-    pub pause: u64,
-    pub resume: u64,
-    pub reset: u64,
-    pub bad_control: u64,
-    pub pitr_off: u64,
-    pub pitr_on: u64,
     pub operator_notifications: u64,
     pub recoveries: u64,
-    pub gaps: u64,
-    pub overlaps: u64,
+    pub faults: BTreeMap<&'static str, u64>,
+    pub violations: Violations,
 }
 
 impl Stats {
     pub fn add(&mut self, o: &Stats) {
-        macro_rules! sum {
-            ($($f:ident),*) => { $( self.$f += o.$f; )* };
+        self.seeds += o.seeds;
+        self.days += o.days;
+        for (k, v) in &o.window_minutes {
+            *self.window_minutes.entry(*k).or_default() += v;
         }
-        sum!(
-            seeds,
-            days,
-            executions,
-            steps,
-            exports,
-            windows_completed,
-            chains,
-            throttle,
-            service_fault,
-            crash,
-            kill,
-            outage,
-            failed_export,
-            slow_export,
-            hidden_export,
-            token_reuse_after_expiry,
-            overlap,
-            pause,
-            resume,
-            reset,
-            bad_control,
-            pitr_off,
-            pitr_on,
-            operator_notifications,
-            recoveries,
-            gaps,
-            overlaps
-        );
+        self.executions += o.executions;
+        self.runs_started_by_notify += o.runs_started_by_notify;
+        self.steps += o.steps;
+        self.transitions += o.transitions;
+        self.exports += o.exports;
+        self.windows_completed += o.windows_completed;
+        self.chains += o.chains;
+        self.operator_notifications += o.operator_notifications;
+        self.recoveries += o.recoveries;
+        for (k, v) in &o.faults {
+            *self.faults.entry(k).or_default() += v;
+        }
+        self.violations.add(&o.violations);
+    }
+
+    fn fault(&mut self, kind: &'static str) {
+        *self.faults.entry(kind).or_default() += 1;
     }
 
     /// The one-line summary.
     pub fn line(&self) -> String {
+        let faults: Vec<String> = self
+            .faults
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let v = &self.violations;
         format!(
-            "chaos: {} days, {} seeds, {} executions, {} steps, {} exports, {} windows, {} chains, faults: throttle={}, service={}, crash={}, kill={}, outage={}, failed_export={}, slow_export={}, hidden_export={}, token_expired={}, overlap={}, pause={}, resume={}, reset={}, bad_control={}, pitr_off={}, pitr_on={}; operator_notifications={}, recoveries={}, gaps {}, overlaps {}",
+            "chaos: {} days, {} seeds (windows {:?}), {} executions ({} started by notify), {} steps, {} transitions, {} exports, {} windows, {} chains; faults: {}; operator notices {}, recoveries {}; gaps {}, overlaps {}, spans exported twice {}, exports unrecorded {}, entries without export {}, entries unannounced {}, announcements without entry {}, controls overwritten {}, stalls {}",
             self.days,
             self.seeds,
+            self.window_minutes,
             self.executions,
+            self.runs_started_by_notify,
             self.steps,
+            self.transitions,
             self.exports,
             self.windows_completed,
             self.chains,
-            self.throttle,
-            self.service_fault,
-            self.crash,
-            self.kill,
-            self.outage,
-            self.failed_export,
-            self.slow_export,
-            self.hidden_export,
-            self.token_reuse_after_expiry,
-            self.overlap,
-            self.pause,
-            self.resume,
-            self.reset,
-            self.bad_control,
-            self.pitr_off,
-            self.pitr_on,
+            faults.join(", "),
             self.operator_notifications,
             self.recoveries,
-            self.gaps,
-            self.overlaps
+            v.gaps,
+            v.overlaps,
+            v.spans_exported_twice,
+            v.exports_unrecorded,
+            v.entries_without_export,
+            v.entries_unannounced,
+            v.announcements_without_entry,
+            v.controls_overwritten,
+            v.stalls,
         )
     }
 }
@@ -176,7 +191,7 @@ pub struct ChaosFailure {
 impl ChaosFailure {
     pub fn replay(&self) -> String {
         format!(
-            "INCX_CHAOS_SEED={} INCX_CHAOS_DAYS={} cargo test -p incx-core --test chaos",
+            "INCX_CHAOS_SEED={} INCX_CHAOS_DAYS={} cargo test -p incx-sim --test it chaos",
             self.seed, self.days
         )
     }
@@ -202,8 +217,6 @@ pub fn config(window_minutes: i64, catch_up_minutes: i64) -> Result<Config, Stri
             "TABLE_NAME" => "orders".into(),
             "DEPLOYMENT_ALIAS" => "orders".into(),
             "DATA_EXPORT_BUCKET" => "bucket".into(),
-            "TOPIC_ARN" => "arn:aws:sns:us-east-1:000000000000:t".into(),
-            "LEDGER_TABLE" => "ledger".into(),
             "WINDOW_MINUTES" => window_minutes.to_string(),
             "MAX_CATCH_UP_MINUTES" => catch_up_minutes.to_string(),
             _ => return None,
@@ -221,27 +234,6 @@ enum Port {
 }
 
 const PORTS: [Port; 4] = [Port::Ledger, Port::Control, Port::Exports, Port::Notifier];
-
-/// One seeded world and its chaos.
-struct Run {
-    seed: u64,
-    days: u64,
-    world: World,
-    rng: Rng,
-    checker: Checker,
-    live: Vec<Execution>,
-    stats: Stats,
-    window: Epoch,
-    next_schedule: Epoch,
-    /// Manual runs due at these times (overlapping the schedule's).
-    extra: Vec<Epoch>,
-    /// A port that fails every call until then.
-    outage: Option<(Port, Epoch)>,
-    /// A long ledger outage that begins after the next ledger write.
-    outage_after_crash: Option<Epoch>,
-    exports_before: usize,
-    notifications_seen: usize,
-}
 
 fn fault(rng: &mut Rng, port: Port, throttle: bool) -> Fault {
     let what = if throttle { "throttled" } else { "fault" };
@@ -271,12 +263,37 @@ enum Fault {
     Export(ExportError),
 }
 
+/// One seeded world and its chaos.
+struct Run {
+    seed: u64,
+    days: u64,
+    world: World,
+    rng: Rng,
+    checker: Checker,
+    live: Vec<Execution>,
+    stats: Stats,
+    window: Epoch,
+    next_schedule: Epoch,
+    /// Manual runs due at these times (overlapping the schedule's).
+    extra: Vec<Epoch>,
+    /// A port that fails every call until then.
+    outage: Option<(Port, Epoch)>,
+    /// A long ledger outage that begins after the next ledger write.
+    outage_after_crash: Option<Epoch>,
+    notifications_seen: usize,
+}
+
 impl Run {
     fn new(seed: u64, days: u64) -> Result<Self, String> {
         let mut rng = Rng::new(seed);
-        let window = [15, 15, 15, 30][rng.below(4) as usize];
+        let window = WINDOWS[seed as usize % WINDOWS.len()];
         let catch_up = if rng.chance(0.5) { 1440 } else { window };
         let world = World::new(config(window, catch_up)?, EPOCH0)?;
+        let mut stats = Stats {
+            seeds: 1,
+            ..Stats::default()
+        };
+        stats.window_minutes.insert(window, 1);
         Ok(Self {
             seed,
             days,
@@ -284,16 +301,12 @@ impl Run {
             rng,
             checker: Checker::new(),
             live: Vec::new(),
-            stats: Stats {
-                seeds: 1,
-                ..Stats::default()
-            },
+            stats,
             window: window * 60,
             next_schedule: EPOCH0 + SCHEDULE_OFFSET,
             extra: Vec::new(),
             outage: None,
             outage_after_crash: None,
-            exports_before: 0,
             notifications_seen: 0,
         })
     }
@@ -331,11 +344,20 @@ impl Run {
         *lock(&self.world.ledger.crash_after_write) = 0;
         lock(&self.world.control.faults).clear();
         lock(&self.world.notifier.faults).clear();
+        *lock(&self.world.notifier.lose_response) = 0;
+        lock(&self.world.runs.faults).clear();
+        self.world
+            .deliver_twice
+            .store(0, std::sync::atomic::Ordering::SeqCst);
         let mut w = self.world.exports.world();
         w.faults.clear();
-        w.fail_next = None;
+        // A typical export: one slower than a window could never let a
+        // window-at-a-time chain catch up.
         w.duration = 300;
+        w.fail_next = None;
         w.hidden_for = 0;
+        w.invalid_time_next = 0;
+        w.lose_start_response = 0;
         drop(w);
         self.outage = None;
         self.outage_after_crash = None;
@@ -344,52 +366,66 @@ impl Run {
     /// Chaos before one step.
     fn inject(&mut self) {
         let now = self.world.now();
+        // Every export takes its own, realistic time.
+        let d = export_duration(&mut self.rng);
+        self.world.exports.world().duration = d;
         let port = PORTS[self.rng.below(4) as usize];
-        let r = &mut self.rng;
         // Faults the Retry absorbs.
-        if r.chance(0.03) {
-            let f = fault(r, port, true);
+        if self.rng.chance(0.03) {
+            let f = fault(&mut self.rng, port, true);
             self.push(port, f);
-            self.stats.throttle += 1;
+            self.stats.fault("throttle");
         }
-        let r = &mut self.rng;
-        if r.chance(0.015) {
-            let f = fault(r, port, false);
+        if self.rng.chance(0.015) {
+            let f = fault(&mut self.rng, port, false);
             self.push(port, f);
-            self.stats.service_fault += 1;
+            self.stats.fault("service fault");
         }
         // A burst past the Retry: the function fails after whatever it did.
-        let r = &mut self.rng;
-        if r.chance(0.004) {
-            let n = r.range(6, 8);
+        if self.rng.chance(0.004) {
+            let n = self.rng.range(6, 8);
             for _ in 0..n {
                 let throttle = self.rng.chance(0.5);
                 let f = fault(&mut self.rng, port, throttle);
                 self.push(port, f);
             }
-            self.stats.crash += 1;
+            self.stats.fault("fault past the retries");
         }
-        // A crash right after a ledger write (intent, ARN, completion).
+        // A response lost after the write happened: ledger, StartExport, SNS.
         if self.rng.chance(0.006) {
             *lock(&self.world.ledger.crash_after_write) = self.rng.range(1, 8) as u32;
-            self.stats.crash += 1;
+            self.stats.fault("ledger response lost");
             // Sometimes followed by a long outage (past the 8 h a client
             // token is remembered).
             if self.rng.chance(0.1) {
                 self.outage_after_crash = Some(self.rng.range(3600, 10 * 3600));
             }
         }
+        if self.rng.chance(0.003) {
+            self.world.exports.world().lose_start_response += 1;
+            self.stats.fault("StartExport response lost");
+        }
+        if self.rng.chance(0.003) {
+            *lock(&self.world.notifier.lose_response) += 1;
+            self.stats.fault("SNS response lost");
+        }
+        if self.rng.chance(0.005) {
+            self.world
+                .deliver_twice
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.stats.fault("input delivered twice");
+        }
         if let Some(len) = self.outage_after_crash {
             if *lock(&self.world.ledger.crash_after_write) == 0 {
                 self.outage = Some((Port::Ledger, now + len));
                 self.outage_after_crash = None;
-                self.stats.outage += 1;
+                self.stats.fault("outage");
             }
         }
         if self.outage.is_none() && self.rng.chance(0.0003) {
             let len = self.rng.range(600, 10 * 3600);
             self.outage = Some((port, now + len));
-            self.stats.outage += 1;
+            self.stats.fault("outage");
         }
         match self.outage {
             Some((p, until)) if now < until => {
@@ -410,107 +446,103 @@ impl Run {
             None => {}
         }
         // The export service.
-        let r = &mut self.rng;
-        if r.chance(0.003) {
-            self.world.exports.world().fail_next =
-                Some(["S3NoSuchBucket", "UnknownOperationException"][r.below(2) as usize].into());
-            self.stats.failed_export += 1;
+        if self.rng.chance(0.003) {
+            self.world.exports.world().fail_next = Some(
+                ["S3NoSuchBucket", "UnknownOperationException"][self.rng.below(2) as usize].into(),
+            );
+            self.stats.fault("export failed");
         }
-        let r = &mut self.rng;
-        if r.chance(0.002) {
-            let d = if r.chance(0.5) {
-                300
-            } else {
-                r.range(1, 40) * 60
-            };
-            if d > 15 * 60 {
-                self.stats.slow_export += 1;
-            }
-            self.world.exports.world().duration = d;
+        if self.rng.chance(0.0005) {
+            // Longer than a run may watch (5 hours), some past its timeout.
+            self.world.exports.world().duration = self.rng.range(5 * 3600, 8 * 3600);
+            self.stats.fault("export of 5 to 8 hours");
         }
-        let r = &mut self.rng;
-        if r.chance(0.002) {
-            let h = if r.chance(0.5) {
+        if self.rng.chance(0.002) {
+            let h = if self.rng.chance(0.5) {
                 0
             } else {
-                r.range(1, 20) * 60
+                self.rng.range(1, 15) * 60
             };
             if h > 0 {
-                self.stats.hidden_export += 1;
+                self.stats.fault("export invisible for up to 15 minutes");
             }
             self.world.exports.world().hidden_for = h;
         }
+        if self.rng.chance(0.002) {
+            self.world.exports.world().invalid_time_next += 1;
+            self.stats.fault("InvalidExportTime inside the PITR window");
+        }
+        if self.rng.chance(0.001) {
+            self.world.exports.world().skew = self.rng.range(-120, 120);
+            self.stats.fault("clock skew");
+        }
         // The operator.
-        let r = &mut self.rng;
-        if r.chance(0.0008) {
-            let (v, c) = match r.below(4) {
-                0 | 1 => ("PAUSE", &mut self.stats.pause),
-                2 => ("RUN", &mut self.stats.resume),
-                _ => ("RESET_WITH_FULL_EXPORT_AGAIN", &mut self.stats.reset),
+        if self.rng.chance(0.0008) {
+            let v = match self.rng.below(4) {
+                0 | 1 => "PAUSE",
+                2 => "RUN",
+                _ => "RESET_WITH_FULL_EXPORT_AGAIN",
             };
-            *c += 1;
+            self.stats.fault(match v {
+                "PAUSE" => "pause",
+                "RUN" => "resume",
+                _ => "reset",
+            });
             self.world.control.set(v);
         }
-        let r = &mut self.rng;
-        if r.chance(0.0001) {
-            if r.chance(0.5) {
+        if self.rng.chance(0.0001) {
+            if self.rng.chance(0.5) {
                 self.world.control.set("BOGUS");
             } else {
-                *lock(&self.world.control.control) = Default::default();
+                self.world.control.delete();
             }
-            self.stats.bad_control += 1;
+            self.stats.fault("bad or missing control");
         }
-        let r = &mut self.rng;
+        if self.rng.chance(0.0002) {
+            // A redeploy: the parameter made anew at version 1; the ledger
+            // keeps its old settings' versions. Sometimes the operator asks
+            // for a reset right after.
+            self.world.control.recreate("RUN");
+            if self.rng.chance(0.5) {
+                self.world.control.set("RESET_WITH_FULL_EXPORT_AGAIN");
+            }
+            self.stats.fault("control recreated at version 1");
+        }
         let control = self.world.control.value();
         let bad = !matches!(
             control.as_deref(),
-            Some("RUN" | "PAUSE" | "RESET_WITH_FULL_EXPORT_AGAIN")
+            Some("RUN" | "PAUSE" | "RESET_WITH_FULL_EXPORT_AGAIN") | None
         );
-        if (bad || control.as_deref() == Some("PAUSE")) && r.chance(0.01) {
+        if (bad || control.as_deref() == Some("PAUSE")) && self.rng.chance(0.01) {
             self.world.control.set("RUN");
-            self.stats.resume += 1;
+            self.stats.fault("resume");
         }
-        let r = &mut self.rng;
         let pitr = self.world.exports.world().pitr_enabled;
-        if pitr && r.chance(0.0002) {
+        if pitr && self.rng.chance(0.0002) {
             self.checker.pitr_toggled = true;
             self.world.exports.set_pitr(false);
-            self.stats.pitr_off += 1;
-        } else if !pitr && r.chance(0.005) {
+            self.stats.fault("PITR off");
+        } else if !pitr && self.rng.chance(0.005) {
             self.world.exports.set_pitr(true);
-            self.stats.pitr_on += 1;
+            self.stats.fault("PITR on");
         }
     }
 
     fn after_step(&mut self) -> Result<(), ChaosFailure> {
-        self.checker.check(&self.world).map_err(|m| self.fail(m))?;
-        self.stats.gaps = self.checker.gaps;
-        self.stats.overlaps = self.checker.overlaps;
-        // Exports made with a token reused after the service forgot it.
-        let w = self.world.exports.world();
-        for (i, x) in w.exports.iter().enumerate().skip(self.exports_before) {
-            if w.exports[..i]
-                .iter()
-                .rev()
-                .take(64)
-                .any(|y| y.request.client_token == x.request.client_token)
-            {
-                self.stats.token_reuse_after_expiry += 1;
-            }
-        }
-        self.exports_before = w.exports.len();
-        Ok(())
+        let checked = self.checker.check(&self.world);
+        self.stats.violations = self.checker.found.clone();
+        checked.map_err(|m| self.fail(m))
     }
 
     /// An execution that ended in OperatorNeeded must have published a
     /// FAILED notification (NotifyOperator succeeded).
     fn finished(&mut self, e: &Execution) -> Result<(), ChaosFailure> {
+        self.stats.transitions += u64::from(e.transitions);
         if e.trace.last().map(String::as_str) == Some("OperatorNeeded") {
-            let all = lock(&self.world.notifier.published);
+            let all = self.world.notifier.all();
             let found = all[self.notifications_seen.min(all.len())..]
                 .iter()
                 .any(|n| n.execution_id == e.id && n.status == Status::Failed);
-            drop(all);
             if !found {
                 return Err(self.fail(format!(
                     "{} needed an operator but no FAILED notification went out: {:?}",
@@ -522,11 +554,22 @@ impl Run {
         Ok(())
     }
 
+    /// Starts the runs notify asked for (StartExecution is immediate).
+    fn start_requested(&mut self) {
+        for name in self.world.runs.take_new() {
+            let e = self.world.start_requested(&name);
+            self.live.push(e);
+            self.stats.executions += 1;
+            self.stats.runs_started_by_notify += 1;
+        }
+    }
+
     async fn step_one(&mut self, i: usize) -> Result<(), ChaosFailure> {
         self.inject();
         if self.rng.chance(0.002) {
-            self.live.remove(i);
-            self.stats.kill += 1;
+            let e = self.live.remove(i);
+            self.stats.transitions += u64::from(e.transitions);
+            self.stats.fault("execution killed");
             return Ok(());
         }
         let mut e = self.live.swap_remove(i);
@@ -534,10 +577,15 @@ impl Run {
         self.stats.steps += 1;
         self.after_step()?;
         if e.is_done() {
+            if matches!(&e.finish, Some(super::Finish::Failed { error, .. }) if error == "States.Timeout")
+            {
+                self.stats.fault("execution timed out");
+            }
             self.finished(&e)?;
         } else {
             self.live.push(e);
         }
+        self.start_requested();
         Ok(())
     }
 
@@ -583,6 +631,8 @@ impl Run {
                 self.world.clock.advance(t - now);
             }
             let now = self.world.now();
+            // The schedule starts its run whether or not earlier ones still
+            // run (EventBridge Scheduler does not wait).
             while self.next_schedule <= now {
                 self.next_schedule += self.window;
                 self.start();
@@ -595,7 +645,7 @@ impl Run {
             self.extra.retain(|&x| x > now);
             for _ in 0..due {
                 self.start();
-                self.stats.overlap += 1;
+                self.stats.fault("overlapping manual run");
             }
         }
     }
@@ -615,7 +665,7 @@ impl Run {
         let control = self.world.control.value();
         match control.as_deref() {
             Some("PAUSE") => return false,
-            Some("RUN" | "RESET_WITH_FULL_EXPORT_AGAIN") => {}
+            Some("RUN" | "RESET_WITH_FULL_EXPORT_AGAIN") | None => {}
             _ => return true,
         }
         let pitr = self.world.exports.backups().await;
@@ -623,24 +673,48 @@ impl Run {
             Ok(Pitr::Enabled { earliest, .. }) => earliest,
             _ => return true,
         };
+        let reading = lock(&self.world.control.control).clone();
         let reset = control.as_deref() == Some("RESET_WITH_FULL_EXPORT_AGAIN")
-            && !(lock(&self.world.control.control).version == head.reset_version
-                && head.mode == incx_core::domain::ledger::Mode::Incremental);
-        if reset || head.mode == incx_core::domain::ledger::Mode::NeedsFullExport {
+            && !incx_core::domain::decision::reset_done(&reading, &head);
+        if reset || head.mode == Mode::NeedsFullExport {
             return false;
         }
         head.state == WorkflowState::PitrGap || head.watermark.is_some_and(|w| w < earliest)
     }
 
-    /// Runs an execution to its end, checking the chain after it.
+    /// Runs an execution (and any it asks for) to its end, checking the
+    /// promises after it.
     async fn complete(&mut self, e: &mut Execution) -> Result<(), ChaosFailure> {
         self.world.run_to_end(e).await.map_err(|m| self.fail(m))?;
         self.after_step()?;
-        self.finished(e)
+        self.finished(e)?;
+        for _ in 0..10_000 {
+            let names = self.world.runs.take_new();
+            if names.is_empty() {
+                return Ok(());
+            }
+            for name in names {
+                let mut next = self.world.start_requested(&name);
+                self.stats.executions += 1;
+                self.stats.runs_started_by_notify += 1;
+                self.world
+                    .run_to_end(&mut next)
+                    .await
+                    .map_err(|m| self.fail(m))?;
+                self.after_step()?;
+                self.finished(&next)?;
+            }
+        }
+        let head = self.world.ledger.head_now();
+        Err(self.fail(format!(
+            "runs start runs without end: head {head:?}, control {:?}",
+            self.world.control.value()
+        )))
     }
 
     /// The faults stop; the operator follows the remedies; the chain must
-    /// catch up within a bounded number of runs.
+    /// catch up within a bounded number of scheduled runs, and every
+    /// promise must hold in full.
     async fn recover(&mut self) -> Result<(), ChaosFailure> {
         self.clear_faults();
         self.stats.recoveries += 1;
@@ -651,13 +725,12 @@ impl Run {
         let head = self.world.ledger.head_now();
         let now = self.world.now();
         let behind = now - head.watermark.unwrap_or(now);
-        // Each run drains up to MAX_EXPORTS_PER_EXECUTION windows, but the
-        // run itself lasts several windows (an export each 5 minutes or so),
-        // so it gains about half of them; an operator needs a run to notice,
-        // one to act on, one for the full export; beyond this bound the
-        // chain is stuck.
-        let bound = 16 + behind / self.window / i64::from(MAX_EXPORTS_PER_EXECUTION / 2 - 1);
-        // The operator resumes a paused workflow.
+        // A run exports the backlog (coalesced up to a day, or a window at
+        // a time, when notify starts the next run at once); an operator
+        // needs a run to notice, one to act on, one for the full export,
+        // and an export longer than a run needs the runs it spans; beyond
+        // this bound the chain is stuck.
+        let bound = 24 + behind / self.window + 8 * 3600 / self.window;
         if self.world.control.value().as_deref() == Some("PAUSE") {
             self.world.control.set("RUN");
         }
@@ -673,22 +746,8 @@ impl Run {
             let mut e = self.world.start_execution();
             self.stats.executions += 1;
             self.complete(&mut e).await?;
-            if std::env::var_os("INCX_CHAOS_DEBUG").is_some() {
-                let h = self.world.ledger.head_now();
-                eprintln!(
-                    "recover t={} wm={:?} behind={} steps={} last={:?} ctl={:?} fail={:?} dur={}",
-                    self.world.now(),
-                    h.watermark,
-                    self.world.now() - h.watermark.unwrap_or(0),
-                    e.trace.len(),
-                    e.trace.iter().rev().take(3).collect::<Vec<_>>(),
-                    self.world.control.value(),
-                    h.last_failure.as_ref().map(|f| (&f.code, f.span)),
-                    self.world.exports.world().duration,
-                );
-            }
             if person {
-                let failed = lock(&self.world.notifier.published)[before..]
+                let failed = self.world.notifier.all()[before..]
                     .iter()
                     .any(|n| n.status == Status::Failed);
                 if !failed || e.trace.last().map(String::as_str) != Some("OperatorNeeded") {
@@ -705,7 +764,7 @@ impl Run {
                 self.world.exports.set_pitr(true);
             } else if !matches!(
                 control.as_deref(),
-                Some("RUN" | "RESET_WITH_FULL_EXPORT_AGAIN")
+                Some("RUN" | "RESET_WITH_FULL_EXPORT_AGAIN") | None
             ) {
                 self.world.control.set("RUN");
             } else if head.state == WorkflowState::PitrGap
@@ -713,24 +772,40 @@ impl Run {
             {
                 self.world.control.set("RESET_WITH_FULL_EXPORT_AGAIN");
             }
+            if self.caught_up() {
+                break;
+            }
         }
+        if !self.caught_up() {
+            self.stats.violations.stalls += 1;
+            let head = self.world.ledger.head_now();
+            return Err(self.fail(format!(
+                "stuck after {bound} runs: horizon {}, head {head:?}",
+                self.world.now() - 300
+            )));
+        }
+        // Once more past the notification grace, so anything left pending
+        // is sent, then every promise in full.
+        let now = self.world.now();
+        self.world.clock.set(now + 180);
+        let mut e = self.world.start_execution();
+        self.stats.executions += 1;
+        self.complete(&mut e).await?;
+        self.checker.settle(&self.world).map_err(|m| self.fail(m))?;
+        self.stats.violations = self.checker.found.clone();
+        Ok(())
+    }
+
+    /// The chain ends within two windows (and the first's minimum length)
+    /// of the horizon, nothing is in flight, the control says RUN.
+    fn caught_up(&self) -> bool {
         let head = self.world.ledger.head_now();
         let horizon = self.world.now() - 300;
-        let Some(watermark) = head.watermark else {
-            return Err(self.fail("no chain after recovery"));
-        };
-        if horizon - watermark >= 2 * self.window + MIN_WINDOW {
-            return Err(self.fail(format!(
-                "stuck after {bound} runs: watermark {watermark}, horizon {horizon}, head {head:?}"
-            )));
-        }
-        if self.world.control.value().as_deref() != Some("RUN") {
-            return Err(self.fail(format!(
-                "control is {:?} after recovery",
-                self.world.control.value()
-            )));
-        }
-        Ok(())
+        head.in_flight.is_none()
+            && head
+                .watermark
+                .is_some_and(|w| horizon - w < 2 * self.window + MIN_WINDOW)
+            && self.world.control.value().as_deref() == Some("RUN")
     }
 
     async fn play(mut self) -> Result<Stats, ChaosFailure> {
@@ -750,12 +825,8 @@ impl Run {
             .iter()
             .filter(|e| e.status == incx_core::domain::ledger::CatalogStatus::Completed)
             .count() as u64;
-        self.stats.chains = u64::from(
-            lock(&self.world.ledger.head)
-                .as_ref()
-                .map_or(0, |h| h.chain),
-        );
         drop(entries);
+        self.stats.chains = u64::from(self.world.ledger.head_now().chain);
         Ok(self.stats)
     }
 }

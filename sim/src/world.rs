@@ -3,7 +3,7 @@
 
 use super::asl::{Execution, TaskError};
 use crate::clock::ManualClock;
-use crate::memory::{MemoryControl, MemoryExports, MemoryLedger, MemoryNotifier};
+use crate::memory::{MemoryControl, MemoryExports, MemoryLedger, MemoryNotifier, MemoryRuns};
 use incx_core::config::{Config, NoticeConfig};
 use incx_core::contract::{
     parse, AdvanceInput, CheckInput, DecideInput, NotifyInput, StartInput, FUNCTIONS,
@@ -23,8 +23,9 @@ use std::sync::Arc;
 pub const DEFINITION: &str = include_str!("../../statemachine/export.asl.json");
 
 /// The service every simulated function shares: the in-memory world.
-pub type SimService =
-    Service<Arc<MemoryControl>, Arc<MemoryLedger>, Arc<MemoryExports>, Arc<MemoryNotifier>>;
+pub type SimService = Service<Arc<MemoryControl>, Arc<MemoryLedger>, Arc<MemoryExports>>;
+/// notify's ports in the simulation.
+pub type SimAnnouncer = Announcer<Arc<MemoryNotifier>, Arc<MemoryLedger>, Arc<MemoryRuns>>;
 
 #[derive(Debug)]
 pub struct World {
@@ -33,9 +34,13 @@ pub struct World {
     pub ledger: Arc<MemoryLedger>,
     pub exports: Arc<MemoryExports>,
     pub notifier: Arc<MemoryNotifier>,
+    pub runs: Arc<MemoryRuns>,
     pub service: SimService,
-    pub announcer: Announcer<Arc<MemoryNotifier>>,
+    pub announcer: SimAnnouncer,
     pub definition: Value,
+    /// The next this many function calls are delivered twice (Lambda and
+    /// Step Functions deliver at least once); the second answer counts.
+    pub deliver_twice: std::sync::atomic::AtomicU32,
     started: u32,
 }
 
@@ -61,14 +66,19 @@ impl World {
         let clock = Arc::new(ManualClock::at(now));
         let definition: Value = serde_json::from_str(DEFINITION).map_err(|e| e.to_string())?;
         let exports = Arc::new(MemoryExports::new(clock.clone(), now - 86_400));
-        let control = Arc::new(MemoryControl::with_action("RUN"));
+        let control = Arc::new(MemoryControl::new(clock.clone()));
+        control.set("RUN");
         let ledger = Arc::new(MemoryLedger::default());
-        let notifier = Arc::new(MemoryNotifier::default());
+        let notifier = Arc::new(MemoryNotifier::new(clock.clone()));
+        let runs = Arc::new(MemoryRuns::default());
         let announcer = Announcer {
             config: NoticeConfig {
                 table_name: config.table_name.clone(),
+                alias: Ok(config.alias.clone()),
             },
             notifier: notifier.clone(),
+            ledger: ledger.clone(),
+            runs: runs.clone(),
         };
         let service = Service {
             config,
@@ -76,7 +86,6 @@ impl World {
             control: control.clone(),
             ledger: ledger.clone(),
             exports: exports.clone(),
-            notifier: notifier.clone(),
         };
         Ok(Self {
             clock,
@@ -84,9 +93,11 @@ impl World {
             ledger,
             exports,
             notifier,
+            runs,
             service,
             announcer,
             definition,
+            deliver_twice: std::sync::atomic::AtomicU32::new(0),
             started: 0,
         })
     }
@@ -101,19 +112,41 @@ impl World {
 
     /// A new execution as the schedule starts it.
     pub fn start_execution(&mut self) -> Execution {
+        let input = serde_json::json!({ "time": rfc3339(self.now()) });
+        self.start_named("sim", input)
+    }
+
+    /// An execution notify asked for (`name`: its run's name).
+    pub fn start_requested(&mut self, name: &str) -> Execution {
+        self.start_named(name, serde_json::json!({ "drain": true }))
+    }
+
+    fn start_named(&mut self, name: &str, input: Value) -> Execution {
         self.started += 1;
         let now = self.now();
         let id = format!(
-            "arn:aws:states:us-east-1:000000000000:execution:sim:{:05}",
+            "arn:aws:states:us-east-1:000000000000:execution:incx:{name}-{:05}",
             self.started
         );
-        let input = serde_json::json!({ "time": rfc3339(now) });
         Execution::new(&self.definition, &id, &rfc3339(now), input)
     }
 
     /// Invokes the function behind a Task resource, as Lambda would: the
-    /// input parsed against the function's contract, the output as JSON.
+    /// input parsed against the function's contract, the output as JSON;
+    /// delivered twice when [`World::deliver_twice`] says so.
     pub async fn invoke(&self, resource: &str, input: Value) -> Result<Value, TaskError> {
+        use std::sync::atomic::Ordering;
+        let twice = self
+            .deliver_twice
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if twice {
+            let _first = self.invoke_once(resource, input.clone()).await;
+        }
+        self.invoke_once(resource, input).await
+    }
+
+    async fn invoke_once(&self, resource: &str, input: Value) -> Result<Value, TaskError> {
         let svc = &self.service;
         let function = FUNCTIONS
             .iter()

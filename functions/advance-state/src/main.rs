@@ -17,7 +17,6 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             control: SsmControlStore::from_sdk(&sdk, &config.alias),
             ledger: DynamoLedger::from_env(&sdk, &config.alias)?,
             exports: (),
-            notifier: (),
             clock: clock::clock(),
             config,
         })

@@ -1,8 +1,9 @@
-//! check-status: where the export in flight stands, and how long to wait
-//! before the next look. The logic is `Service::check` in `incx-core`; this
-//! binary wires the DynamoDB export adapter (its only client) to it.
+//! check-status: one look at the export in flight (and the watcher's lease
+//! renewed in the ledger). The logic is `Service::check` in `incx-core`;
+//! this binary wires the DynamoDB adapters (its only client) to it.
 
 use incx_aws::export::DynamoExportService;
+use incx_aws::ledger::DynamoLedger;
 use incx_aws::{clock, runtime, sdk};
 use incx_core::contract::CheckInput;
 use incx_core::{Config, Service};
@@ -14,9 +15,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         let sdk = sdk::sdk_config().await;
         Ok(Service {
             control: (),
-            ledger: (),
+            ledger: DynamoLedger::from_env(&sdk, &config.alias)?,
             exports: DynamoExportService::from_sdk(&sdk, &config.table_name),
-            notifier: (),
             clock: clock::clock(),
             config,
         })

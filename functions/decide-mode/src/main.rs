@@ -18,7 +18,6 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             control: SsmControlStore::from_sdk(&sdk, &config.alias),
             ledger: DynamoLedger::from_env(&sdk, &config.alias)?,
             exports: DynamoExportService::from_sdk(&sdk, &config.table_name),
-            notifier: (),
             clock: clock::clock(),
             config,
         })

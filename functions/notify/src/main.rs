@@ -1,9 +1,14 @@
-//! notify: publishes the notification of a step, or a FAILED one for a
-//! caught fault. The logic is `Announcer::notify` in `incx-core`; this
-//! binary wires the SNS adapter (its only client) to it. It reads only the
-//! topic and the table's name, so a configuration error elsewhere still
+//! notify: announces how a run ended (marking the ledger entry announced),
+//! what a run before left pending, a notice for the operator, or a fault;
+//! and starts the next run at once when more is exportable. The logic is
+//! `Announcer::notify` in `incx-core`; this binary wires the SNS, DynamoDB
+//! and Step Functions adapters to it. Only the topic must be configured:
+//! with anything else wrong it still publishes, so a configuration error
 //! reaches the operator.
 
+use incx_aws::configured::Configured;
+use incx_aws::ledger::DynamoLedger;
+use incx_aws::sfn::StepFunctionsRuns;
 use incx_aws::sns::SnsNotifier;
 use incx_aws::{runtime, sdk};
 use incx_core::config::NoticeConfig;
@@ -14,9 +19,16 @@ use incx_core::usecases::notify::Announcer;
 async fn main() -> Result<(), lambda_runtime::Error> {
     let build = async {
         let sdk = sdk::sdk_config().await;
+        let config = NoticeConfig::from_env();
+        let ledger = config
+            .alias
+            .clone()
+            .and_then(|alias| DynamoLedger::from_env(&sdk, &alias));
         Ok(Announcer {
             notifier: SnsNotifier::from_env(&sdk)?,
-            config: NoticeConfig::from_env(),
+            ledger: Configured(ledger),
+            runs: Configured(StepFunctionsRuns::from_env(&sdk)),
+            config,
         })
     };
     runtime::serve(build, |announcer, input: NotifyInput| async move {

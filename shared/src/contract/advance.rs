@@ -1,6 +1,6 @@
 //! advance-state's input and output.
 
-use super::check::{Completed, Failed};
+use super::check::{Completed, Failed, HandedOver};
 use super::RunContext;
 use crate::domain::ledger::Tracked;
 use crate::domain::notification::Notification;
@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 pub enum AdvanceInput {
     Completed(Completed),
     Failed(Failed),
+    HandedOver(HandedOver),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,8 +24,10 @@ pub enum AdvanceOutput {
     Advanced(Recorded),
     /// The failed attempt is recorded; the window is tried again next run.
     RecordedFailure(Recorded),
-    /// Another execution recorded this export first.
+    /// Another execution recorded and announced this export first.
     AlreadyRecorded(Skipped),
+    /// This run stopped watching; the export stays in flight for the next.
+    HandedOver(Skipped),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,7 +37,10 @@ pub struct Recorded {
     #[serde(flatten)]
     pub ctx: RunContext,
     pub export: Tracked,
+    /// The catalog entry's sort key: notify marks it announced.
+    pub entry_key: String,
     pub notification: Notification,
+    /// More is exportable now: notify starts the next run at once.
     pub drain: bool,
 }
 
@@ -44,5 +50,5 @@ pub struct Recorded {
 pub struct Skipped {
     #[serde(flatten)]
     pub ctx: RunContext,
-    pub drain: bool,
+    pub reason: String,
 }

@@ -17,26 +17,27 @@ pub struct Watch {
     pub wait_seconds: Epoch,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blocks_behind: Option<i64>,
-    /// Status checks made so far.
+    /// Status checks made so far (in the ledger's count, when finished).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub polls: Option<u32>,
 }
 
-/// start-export's STARTED, decide-mode's RESUME, or check-status's own
-/// IN_PROGRESS output.
+/// start-export's STARTED or decide-mode's RESUME output. A still-running
+/// export is not an output: check-status answers the error
+/// `ExportRunning`, and the state machine's Retry calls it again with the
+/// same input.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "outcome", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum CheckInput {
     Started(Watch),
     Resume(Watch),
-    InProgress(Watch),
 }
 
 impl CheckInput {
     pub fn into_watch(self) -> Watch {
         match self {
-            Self::Started(w) | Self::Resume(w) | Self::InProgress(w) => w,
+            Self::Started(w) | Self::Resume(w) => w,
         }
     }
 }
@@ -45,10 +46,21 @@ impl CheckInput {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "outcome", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum CheckOutput {
-    /// Still running: wait `waitSeconds` (backed off), then look again.
-    InProgress(Watch),
     Completed(Completed),
     Failed(Failed),
+    /// This run stops watching (another execution watches, or the run is
+    /// near its time limit): the next run takes over.
+    HandedOver(HandedOver),
+}
+
+/// An export this run stops watching, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct HandedOver {
+    #[serde(flatten)]
+    pub watch: Watch,
+    pub why: String,
 }
 
 /// A completed export and its figures.

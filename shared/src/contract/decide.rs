@@ -7,7 +7,7 @@ use crate::domain::Epoch;
 use serde::{Deserialize, Serialize};
 
 /// decide-mode's input, as the state machine's `Parameters` build it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DecideInput {
@@ -22,7 +22,7 @@ pub struct DecideInput {
 }
 
 /// What decide-mode takes from the state input; the rest is ignored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RunSeed {
@@ -31,6 +31,10 @@ pub struct RunSeed {
     pub time: Option<String>,
     #[serde(flatten)]
     pub ctx: RunContext,
+    /// Set by the state machine when announcing pending notifications
+    /// failed (SNS down): this run goes on without them.
+    #[serde(default)]
+    pub announce_failed: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,6 +51,10 @@ pub enum DecideOutput {
     StartIncremental(StartOrder),
     /// An export is in flight: watch it.
     Resume(super::Watch),
+    /// An export is in flight and another execution watches it.
+    Watched(Quiet),
+    /// Notifications a run before this one left pending: send them first.
+    Announce(Announcement),
     /// A person must act; the notification says what.
     NeedsOperator(OperatorNotice),
 }
@@ -93,6 +101,26 @@ pub struct OperatorNotice {
     #[serde(flatten)]
     pub ctx: RunContext,
     pub reason: String,
+    pub notification: Notification,
+}
+
+/// Ledger entries whose notification never went out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Announcement {
+    #[serde(flatten)]
+    pub ctx: RunContext,
+    pub notices: Vec<Notice>,
+}
+
+/// One entry's notification, and the entry's sort key (notify marks it
+/// announced once published).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Notice {
+    pub entry_key: String,
     pub notification: Notification,
 }
 

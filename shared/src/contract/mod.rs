@@ -12,8 +12,11 @@ mod notify;
 mod start;
 
 pub use advance::{AdvanceInput, AdvanceOutput, Recorded, Skipped};
-pub use check::{CheckInput, CheckOutput, Completed, Failed, Failure, Watch};
-pub use decide::{DecideInput, DecideOutput, OperatorNotice, Quiet, RunSeed, StartOrder, Waiting};
+pub use check::{CheckInput, CheckOutput, Completed, Failed, Failure, HandedOver, Watch};
+pub use decide::{
+    Announcement, DecideInput, DecideOutput, Notice, OperatorNotice, Quiet, RunSeed, StartOrder,
+    Waiting,
+};
 pub use notify::{CaughtError, CaughtFault, NotifyInput, NotifyOutput, Published};
 pub use start::{StartInput, StartOutput};
 
@@ -36,6 +39,10 @@ pub struct RunContext {
     /// Exports this execution has seen through.
     #[serde(default)]
     pub exports_done: u32,
+    /// This execution already sent (or tried to send) the notifications a
+    /// run before it left pending: it does not try again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub announced: bool,
 }
 
 /// The five functions, as the definition names their resources.
@@ -88,34 +95,43 @@ mod tests {
                 started_at: 2000,
                 chain: 1,
                 reset_version: None,
+                reset_modified: None,
             },
             export_arn: "arn:x".into(),
         }
     }
 
-    #[test]
-    fn outputs_are_flat_json_tagged_by_outcome() {
-        let out = CheckOutput::InProgress(Watch {
+    fn watch() -> Watch {
+        Watch {
             ctx: RunContext {
                 execution_id: "e".into(),
-                start_time: None,
                 iteration: 1,
-                exports_done: 0,
+                ..RunContext::default()
             },
             export: tracked(),
             wait_seconds: 30,
             blocks_behind: Some(2),
-            polls: Some(1),
+            polls: None,
+        }
+    }
+
+    #[test]
+    fn outputs_are_flat_json_tagged_by_outcome() {
+        let out = CheckOutput::HandedOver(HandedOver {
+            watch: watch(),
+            why: "budget".into(),
         });
         let v = serde_json::to_value(&out).unwrap();
-        assert_eq!(v["outcome"], "IN_PROGRESS");
+        assert_eq!(v["outcome"], "HANDED_OVER");
+        assert_eq!(v["why"], "budget");
         assert_eq!(v["executionId"], "e");
         assert_eq!(v["waitSeconds"], 30);
         assert_eq!(v["export"]["exportArn"], "arn:x");
         assert_eq!(v["export"]["from"], 900);
+        assert!(v.get("announced").is_none());
         // ... and read back as the next function's input.
-        let back: CheckInput = parse(v).unwrap();
-        assert!(matches!(back, CheckInput::InProgress(w) if w.export == tracked()));
+        let back: AdvanceInput = parse(v).unwrap();
+        assert!(matches!(back, AdvanceInput::HandedOver(h) if h.watch.export == tracked()));
     }
 
     #[test]
@@ -123,18 +139,8 @@ mod tests {
         let err = parse::<CheckInput>(json!({"outcome": "COMPLETED"}))
             .unwrap_err()
             .to_string();
-        assert!(
-            err.contains("COMPLETED") && err.contains("IN_PROGRESS"),
-            "{err}"
-        );
-        let mut v = serde_json::to_value(CheckInput::Started(Watch {
-            ctx: RunContext::default(),
-            export: tracked(),
-            wait_seconds: 1,
-            blocks_behind: None,
-            polls: None,
-        }))
-        .unwrap();
+        assert!(err.contains("COMPLETED") && err.contains("RESUME"), "{err}");
+        let mut v = serde_json::to_value(CheckInput::Started(watch())).unwrap();
         v["export"].as_object_mut().unwrap().remove("exportArn");
         let err = parse::<CheckInput>(v).unwrap_err().to_string();
         assert!(err.contains("exportArn"), "{err}");

@@ -1,19 +1,23 @@
 //! notify's input and output.
 
-use super::advance::Recorded;
-use super::decide::OperatorNotice;
+use super::advance::{Recorded, Skipped};
+use super::decide::{Announcement, OperatorNotice, Quiet};
 use super::RunContext;
 use serde::{Deserialize, Serialize};
 
-/// A step that carries a notification, or the final Catch's record (the
-/// NotifyFault state tags it `FAULT`).
+/// What the run ends with (advance-state's output), a notice for the
+/// operator, the notifications a run before left pending, or the final
+/// Catch's record (the NotifyFault state tags it `FAULT`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "outcome", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum NotifyInput {
     Advanced(Recorded),
     RecordedFailure(Recorded),
+    AlreadyRecorded(Skipped),
+    HandedOver(Skipped),
     NeedsOperator(OperatorNotice),
+    Announce(Announcement),
     Fault(CaughtFault),
 }
 
@@ -48,6 +52,8 @@ pub struct CaughtError {
 #[serde(tag = "outcome", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum NotifyOutput {
     Published(Published),
+    /// Nothing to announce (already announced, or handed over).
+    Nothing(Quiet),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,7 +62,9 @@ pub enum NotifyOutput {
 pub struct Published {
     #[serde(flatten)]
     pub ctx: RunContext,
-    pub message_id: String,
-    /// Carried on from advance-state: whether the drain loop goes on.
-    pub drain: bool,
+    /// SNS's message ids, one per notification sent.
+    pub message_ids: Vec<String>,
+    /// The run notify started because more is exportable now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_run: Option<String>,
 }

@@ -29,6 +29,9 @@ pub enum StartOutput {
     Started(Watch),
     /// Another execution changed the ledger first; it carries on.
     LostRace(Quiet),
+    /// The service refused the window for now (too recent for it); the
+    /// next run asks again.
+    Deferred(Quiet),
     /// The service refused for a reason a person must fix.
     NeedsOperator(OperatorNotice),
 }

@@ -21,6 +21,28 @@ pub struct Control {
     /// SSM's version of the parameter: every put increments it, so it tells
     /// one setting of RESET from the next without trusting any clock.
     pub version: Option<i64>,
+    /// When it was last put (epoch milliseconds, SSM's LastModifiedDate).
+    /// With the version, it tells a setting apart from one made to an
+    /// earlier parameter of the same name (a redeploy starts again at
+    /// version 1 while the ledger is kept).
+    pub modified: Option<i64>,
+}
+
+impl Control {
+    /// The identity of this setting, as a full export it asks for records it.
+    pub fn setting(&self) -> Option<Setting> {
+        self.version.map(|version| Setting {
+            version,
+            modified: self.modified,
+        })
+    }
+}
+
+/// One setting of the control: its version and modification time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Setting {
+    pub version: i64,
+    pub modified: Option<i64>,
 }
 
 /// The values an operator may set, in the words of the error messages.

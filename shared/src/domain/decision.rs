@@ -3,7 +3,9 @@
 
 use super::control::{Control, UnknownAction, WorkflowAction};
 use super::export::{ExportKind, Pitr, Span};
-use super::ledger::{Head, Intent, LedgerError, Mode, Tracked, WorkflowState};
+use super::ledger::{
+    CatalogEntry, Head, InFlight, Intent, LedgerError, Mode, Tracked, WorkflowState,
+};
 use super::token::client_token;
 use super::window::{horizon, WindowPlan};
 use super::Epoch;
@@ -14,10 +16,9 @@ use serde::{Deserialize, Serialize};
 pub const DUE_SOON_MAX: Epoch = 14 * 60;
 /// Slack after the predicted moment a window becomes exportable.
 pub const DUE_SOON_MARGIN: Epoch = 3;
-/// How long after its intent an export never confirmed (no ARN recorded) is
-/// asked for again with the same client token: safely under the 8 hours the
-/// service remembers a token after its export finished.
-pub const TOKEN_SAFE_AGE: Epoch = 7 * 3600;
+/// A catalog entry still unannounced this long after it was recorded lost its
+/// notification (the execution that recorded it announces it within seconds).
+pub const ANNOUNCE_GRACE: Epoch = 120;
 
 /// What the decision is made from.
 #[derive(Debug, Clone)]
@@ -25,13 +26,20 @@ pub struct Facts<'a> {
     pub now: Epoch,
     /// The deployment alias (part of every client token).
     pub alias: &'a str,
-    /// The operator's control as read.
+    /// The execution deciding (a lease names it).
+    pub execution_id: &'a str,
+    /// The operator's control as read (`value` `None`: the parameter is
+    /// missing, and is created with RUN, as the original did at run time).
     pub control: &'a Control,
     pub head: &'a Head,
     pub pitr: Pitr,
     /// Exports this execution has already finished (DUE_SOON only before the
-    /// first, so a draining execution never waits into the next schedule).
+    /// first, so an execution that exported never waits into the next run).
     pub exports_done: u32,
+    /// The newest catalog entries, newest first.
+    pub recent: &'a [CatalogEntry],
+    /// This execution already tried to announce what was pending.
+    pub announce_tried: bool,
 }
 
 /// Why a person must act.
@@ -39,7 +47,6 @@ pub struct Facts<'a> {
 #[serde(tag = "reason", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum OperatorReason {
     UnknownControl { shown: String },
-    ControlMissing,
     PitrDisabled,
     PitrGap { watermark: Epoch, earliest: Epoch },
     FutureLedger { found: u32 },
@@ -68,18 +75,20 @@ pub enum Decision {
     },
     /// Record this intent, then ask the service for it.
     Start(Intent),
-    /// An intent is recorded but the service may not have it yet (the run
-    /// that recorded it stopped before it saw an ARN): ask again with the
-    /// same client token, which returns the same export if there is one.
+    /// An intent is recorded but its ARN was never seen (the run that
+    /// recorded it stopped before): ask again for it. start-export finds
+    /// the export if the service has it, else asks with the same token.
     Restart(Intent),
-    /// An intent never confirmed for so long that its client token may be
-    /// forgotten: count the attempt as failed, so the next run asks with the
-    /// next attempt's token.
-    GiveUp {
-        client_token: String,
-    },
-    /// An export is in flight: see it through instead of starting one.
+    /// An export is in flight and nobody watches it: watch it.
     Resume(Tracked),
+    /// An export is in flight and another execution watches it: leave it.
+    Watched {
+        watcher: String,
+        until: Epoch,
+    },
+    /// Catalog entries whose notification never went out (sort keys): send
+    /// them before anything else.
+    Announce(Vec<String>),
     NeedsOperator {
         reason: OperatorReason,
         /// The ledger must record PITR_GAP before the notification goes out.
@@ -87,9 +96,11 @@ pub enum Decision {
     },
 }
 
-/// One run's decision and its side duty.
+/// One run's decision and its side duties.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
+    /// The control is missing: create it with RUN (the run goes on as RUN).
+    pub create_control: bool,
     /// The control says RESET but that very setting was already carried out
     /// (setting it back to RUN was cut short): set it back to RUN now.
     pub acknowledge_reset: bool,
@@ -97,11 +108,17 @@ pub struct Plan {
 }
 
 /// This very setting of RESET was already carried out by a full export (its
-/// setting the control back to RUN was cut short): it counts as RUN.
+/// setting the control back to RUN was cut short): it counts as RUN. A
+/// setting is its version and its modification time, so a control made anew
+/// by a redeploy (versions start again at 1) is never taken for an old one.
 pub fn reset_done(control: &Control, head: &Head) -> bool {
-    control.version.is_some()
-        && head.reset_version == control.version
-        && head.mode == Mode::Incremental
+    let (Some(setting), Some(done)) = (control.setting(), head.reset_setting()) else {
+        return false;
+    };
+    head.mode == Mode::Incremental
+        && setting.version == done.version
+        && setting.modified.is_some()
+        && setting.modified == done.modified
 }
 
 fn is_reset(control: &Control) -> bool {
@@ -114,33 +131,44 @@ fn is_reset(control: &Control) -> bool {
 /// PAUSE or RESET stays).
 pub fn acknowledge_after_export(control: &Control, head: &Head) -> bool {
     is_reset(control)
-        && control.version.is_some()
-        && control.version == head.reset_version
+        && reset_done(control, head)
         && head
             .in_flight
             .as_ref()
             .is_none_or(|f| f.intent.kind != ExportKind::Full)
 }
 
-/// What this run does, and whether the control must be set back to RUN.
+/// The entries whose notification never went out, oldest first.
+pub fn unannounced(recent: &[CatalogEntry], now: Epoch) -> Vec<&CatalogEntry> {
+    let mut pending: Vec<&CatalogEntry> = recent
+        .iter()
+        .filter(|e| !e.announced && now - e.recorded_at >= ANNOUNCE_GRACE)
+        .collect();
+    pending.reverse();
+    pending
+}
+
+/// What this run does, and its side duties.
 pub fn plan(facts: &Facts, plan: WindowPlan) -> Plan {
     Plan {
+        create_control: facts.control.value.is_none(),
         acknowledge_reset: is_reset(facts.control) && reset_done(facts.control, facts.head),
         decision: decide(facts, plan),
     }
 }
 
-/// An export in flight: watch it, ask again for it, or give it up.
-fn in_flight(facts: &Facts, flight: &super::ledger::InFlight) -> Decision {
-    if let Some(tracked) = flight.tracked() {
-        return Decision::Resume(tracked);
+/// An export in flight: watch it, leave it to its watcher, or ask for it.
+fn in_flight(facts: &Facts, flight: &InFlight) -> Decision {
+    match flight.tracked() {
+        Some(tracked) => match flight.watched_by_other(facts.execution_id, facts.now) {
+            Some((watcher, until)) => Decision::Watched {
+                watcher: watcher.to_string(),
+                until,
+            },
+            None => Decision::Resume(tracked),
+        },
+        None => Decision::Restart(flight.intent.clone()),
     }
-    if facts.now - flight.intent.started_at >= TOKEN_SAFE_AGE {
-        return Decision::GiveUp {
-            client_token: flight.intent.client_token.clone(),
-        };
-    }
-    Decision::Restart(flight.intent.clone())
 }
 
 pub fn decide(facts: &Facts, plan: WindowPlan) -> Decision {
@@ -152,8 +180,20 @@ pub fn decide(facts: &Facts, plan: WindowPlan) -> Decision {
     if let Err(LedgerError::FutureFormat { found }) = head.check_format() {
         return operator(OperatorReason::FutureLedger { found });
     }
+    if !facts.announce_tried {
+        let pending = unannounced(facts.recent, facts.now);
+        if !pending.is_empty() {
+            return Decision::Announce(pending.iter().map(|e| e.sort_key()).collect());
+        }
+    }
+    // An export in flight is always seen through, whatever the control says
+    // (even a value no one can read): it exists, or may, and its window must
+    // be recorded.
+    if let Some(flight) = &head.in_flight {
+        return in_flight(facts, flight);
+    }
     let action = match facts.control.value.as_deref().map(WorkflowAction::parse) {
-        None => return operator(OperatorReason::ControlMissing),
+        None => WorkflowAction::Run,
         Some(Err(UnknownAction { shown })) => {
             return operator(OperatorReason::UnknownControl { shown })
         }
@@ -162,11 +202,6 @@ pub fn decide(facts: &Facts, plan: WindowPlan) -> Decision {
         }
         Some(Ok(a)) => a,
     };
-    // An export in flight is always seen through, whatever the control says:
-    // it exists (or may) and its window must be recorded.
-    if let Some(flight) = &head.in_flight {
-        return in_flight(facts, flight);
-    }
     if action == WorkflowAction::Pause {
         return Decision::Paused;
     }
@@ -175,10 +210,10 @@ pub fn decide(facts: &Facts, plan: WindowPlan) -> Decision {
         Pitr::Enabled { earliest, latest } => (earliest, latest),
     };
     let edge = horizon(facts.now, latest);
-    let reset_version = (action == WorkflowAction::ResetWithFullExportAgain)
-        .then_some(facts.control.version)
+    let reset = (action == WorkflowAction::ResetWithFullExportAgain)
+        .then(|| facts.control.setting())
         .flatten();
-    let start = |kind, span: Span, attempt, chain, reset_version| {
+    let start = |kind, span: Span, attempt, chain, reset: Option<super::control::Setting>| {
         Decision::Start(Intent {
             kind,
             span,
@@ -186,7 +221,8 @@ pub fn decide(facts: &Facts, plan: WindowPlan) -> Decision {
             client_token: client_token(facts.alias, kind, span, attempt),
             started_at: facts.now,
             chain,
-            reset_version,
+            reset_version: reset.map(|r| r.version),
+            reset_modified: reset.and_then(|r| r.modified),
         })
     };
     let full = |attempt| {
@@ -198,7 +234,7 @@ pub fn decide(facts: &Facts, plan: WindowPlan) -> Decision {
             },
             attempt,
             head.chain + 1,
-            reset_version,
+            reset,
         )
     };
     if action == WorkflowAction::ResetWithFullExportAgain || head.mode == Mode::NeedsFullExport {
@@ -297,6 +333,7 @@ mod tests {
         Control {
             value: Some(value.into()),
             version: Some(version),
+            modified: Some(version * 1000),
         }
     }
 
@@ -304,10 +341,13 @@ mod tests {
         Facts {
             now,
             alias: "orders",
+            execution_id: "exec-a",
             control,
             head,
             pitr: pitr(now),
             exports_done: 0,
+            recent: &[],
+            announce_tried: false,
         }
     }
 
@@ -320,6 +360,7 @@ mod tests {
             started_at: at,
             chain: 1,
             reset_version: None,
+            reset_modified: None,
         }
     }
 
@@ -401,22 +442,19 @@ mod tests {
             Decision::Paused
         );
         let typo = control("pause", 1);
-        let d = decide(&facts(60 * M, &typo, &head), PLAN);
-        match d {
+        match decide(&facts(60 * M, &typo, &head), PLAN) {
             Decision::NeedsOperator {
                 reason: r @ OperatorReason::UnknownControl { .. },
                 mark_pitr_gap: false,
             } => assert_eq!(r.export_kind(), None),
             other => panic!("{other:?}"),
         }
+        // Missing: created with RUN, as the original did at run time, and
+        // this run goes on as RUN.
         let missing = Control::default();
-        assert!(matches!(
-            decide(&facts(60 * M, &missing, &head), PLAN),
-            Decision::NeedsOperator {
-                reason: OperatorReason::ControlMissing,
-                ..
-            }
-        ));
+        let p = plan(&facts(60 * M, &missing, &head), PLAN);
+        assert!(p.create_control);
+        assert_eq!(started(p.decision).kind, ExportKind::Incremental);
     }
 
     #[test]
@@ -447,51 +485,106 @@ mod tests {
         let reset = control("RESET_WITH_FULL_EXPORT_AGAIN", 2);
         f.control = &reset;
         let i = started(decide(&f, PLAN));
-        assert_eq!(
-            (i.kind, i.chain, i.reset_version),
-            (ExportKind::Full, 2, Some(2))
-        );
+        assert_eq!((i.kind, i.chain), (ExportKind::Full, 2));
+        assert_eq!((i.reset_version, i.reset_modified), (Some(2), Some(2000)));
     }
 
-    #[test]
-    fn in_flight_is_resumed_even_when_paused() {
-        let mut head = chain_at(0);
+    fn in_flight(head: &mut Head, arn: Option<&str>, watcher: Option<(&str, Epoch)>) -> Intent {
         let span = Span {
             from: Some(0),
             to: 15 * M,
         };
-        head.in_flight = Some(super::super::ledger::InFlight {
-            intent: intent(ExportKind::Incremental, span, "x", 21 * M),
-            export_arn: Some("arn".into()),
-        });
-        let pause = control("PAUSE", 1);
+        let i = intent(ExportKind::Incremental, span, "x", 21 * M);
+        let mut f: InFlight = i.clone().into();
+        f.export_arn = arn.map(str::to_string);
+        f.watcher = watcher.map(|(w, _)| w.to_string());
+        f.watch_until = watcher.map(|(_, u)| u);
+        head.in_flight = Some(f);
+        i
+    }
+
+    #[test]
+    fn an_export_in_flight_is_seen_through_whatever_the_control_says() {
+        let mut head = chain_at(0);
+        in_flight(&mut head, Some("arn"), None);
+        for value in ["PAUSE", "pause", "STOP", ""] {
+            let c = control(value, 1);
+            assert!(
+                matches!(decide(&facts(60 * M, &c, &head), PLAN), Decision::Resume(t) if t.export_arn == "arn"),
+                "{value:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_live_lease_of_another_execution_is_left_alone() {
+        let mut head = chain_at(0);
+        in_flight(&mut head, Some("arn"), Some(("exec-b", 70 * M)));
+        let run = control("RUN", 1);
+        assert_eq!(
+            decide(&facts(60 * M, &run, &head), PLAN),
+            Decision::Watched {
+                watcher: "exec-b".into(),
+                until: 70 * M
+            }
+        );
+        // Its own lease, or one run out: watched by this run.
+        let mut own = facts(60 * M, &run, &head);
+        own.execution_id = "exec-b";
+        assert!(matches!(decide(&own, PLAN), Decision::Resume(_)));
         assert!(matches!(
-            decide(&facts(60 * M, &pause, &head), PLAN),
-            Decision::Resume(t) if t.export_arn == "arn"
+            decide(&facts(70 * M, &run, &head), PLAN),
+            Decision::Resume(_)
         ));
     }
 
     #[test]
-    fn an_unconfirmed_intent_is_asked_again_then_given_up_when_its_token_may_be_gone() {
+    fn an_unconfirmed_intent_is_asked_for_again_however_old() {
         let mut head = chain_at(0);
+        let recorded = in_flight(&mut head, None, None);
+        let run = control("RUN", 1);
+        for now in [22 * M, 21 * M + 8 * 3600, 21 * M + 3 * 86_400] {
+            assert_eq!(
+                decide(&facts(now, &run, &head), PLAN),
+                Decision::Restart(recorded.clone())
+            );
+        }
+    }
+
+    #[test]
+    fn unannounced_entries_are_announced_first_once_per_run() {
+        let head = chain_at(0);
         let span = Span {
             from: Some(0),
             to: 15 * M,
         };
-        let recorded = intent(ExportKind::Incremental, span, "x", 21 * M);
-        head.in_flight = Some(recorded.clone().into());
+        let h = head
+            .begin(
+                head.version,
+                intent(ExportKind::Incremental, span, "x", 21 * M),
+                21 * M,
+            )
+            .unwrap()
+            .unwrap();
+        let (head, entry) = h.complete("x", &ExportResult::default(), 30 * M).unwrap();
+        let recent = [entry.clone()];
         let run = control("RUN", 1);
-        let soon = 21 * M + TOKEN_SAFE_AGE - 1;
-        assert_eq!(
-            decide(&facts(soon, &run, &head), PLAN),
-            Decision::Restart(recorded)
-        );
-        assert_eq!(
-            decide(&facts(soon + 1, &run, &head), PLAN),
-            Decision::GiveUp {
-                client_token: "x".into()
-            }
-        );
+        let mut f = facts(30 * M + ANNOUNCE_GRACE, &run, &head);
+        f.recent = &recent;
+        assert_eq!(decide(&f, PLAN), Decision::Announce(vec![entry.sort_key()]));
+        // Within the grace, the recording execution announces it itself.
+        f.now = 30 * M + ANNOUNCE_GRACE - 1;
+        assert!(!matches!(decide(&f, PLAN), Decision::Announce(_)));
+        // Tried already in this run (SNS is down): the chain goes on.
+        f.now = 40 * M;
+        f.pitr = pitr(40 * M);
+        f.announce_tried = true;
+        assert!(matches!(decide(&f, PLAN), Decision::Start(_)));
+        let announced = CatalogEntry {
+            announced: true,
+            ..entry
+        };
+        assert!(unannounced(&[announced], 40 * M).is_empty());
     }
 
     #[test]
@@ -499,6 +592,7 @@ mod tests {
         // The chain's full export carried out the control's version 1.
         let mut head = chain_at(100 * M);
         head.reset_version = Some(1);
+        head.reset_modified = Some(1000);
         let reset = control("RESET_WITH_FULL_EXPORT_AGAIN", 1);
         let f = facts(130 * M, &reset, &head);
         assert!(reset_done(&reset, &head));
@@ -515,9 +609,32 @@ mod tests {
     }
 
     #[test]
+    fn a_control_made_anew_by_a_redeploy_is_not_taken_for_an_old_setting() {
+        // The ledger kept the reset of the old parameter's version 2; the
+        // redeployed parameter reaches version 2 again, at another time.
+        let mut head = chain_at(100 * M);
+        head.reset_version = Some(2);
+        head.reset_modified = Some(5_000);
+        let mut new = control("RESET_WITH_FULL_EXPORT_AGAIN", 2);
+        new.modified = Some(9_000_000);
+        assert!(!reset_done(&new, &head));
+        let p = plan(&facts(130 * M, &new, &head), PLAN);
+        assert!(!p.acknowledge_reset);
+        assert_eq!(started(p.decision).kind, ExportKind::Full);
+        // A ledger from before modification times were kept: not taken as
+        // done either (at worst one more full export, never a lost reset).
+        head.reset_modified = None;
+        assert!(!reset_done(
+            &control("RESET_WITH_FULL_EXPORT_AGAIN", 2),
+            &head
+        ));
+    }
+
+    #[test]
     fn the_control_goes_back_to_run_only_after_that_resets_full_export() {
         let mut head = chain_at(100 * M);
         head.reset_version = Some(3);
+        head.reset_modified = Some(3000);
         assert!(acknowledge_after_export(
             &control("RESET_WITH_FULL_EXPORT_AGAIN", 3),
             &head

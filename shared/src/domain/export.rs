@@ -58,6 +58,9 @@ pub struct ExportRequest {
     pub prefix: Option<String>,
     pub format: String,
     pub view_type: String,
+    /// The KMS key the exported files are encrypted with (SSE-KMS, asked
+    /// for explicitly); `None` leaves it to the bucket's default.
+    pub kms_key: Option<String>,
 }
 
 /// Where an export stands, as DescribeExport reports it.

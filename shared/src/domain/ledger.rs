@@ -1,17 +1,22 @@
 //! The ledger: the single source of truth of the export chain.
 //!
 //! A head item per deployment holds the mode, the watermark, the export in
-//! flight and a version; every change is a pure transition here, written by
-//! the adapter with a condition on the version, so two executions can never
-//! both advance it. A catalog entry per finished export lets downstream
-//! readers list the chain in order.
+//! flight (with the lease of the execution watching it) and a version; every
+//! change is a pure transition here, written by the adapter with a condition
+//! on the version, so two executions can never both advance it. A catalog
+//! entry per finished export lets downstream readers list the chain in
+//! order; it stays "unannounced" until its notification went out (the
+//! outbox), so no finished export goes unannounced whatever fails after the
+//! ledger write.
 
+use super::control::Setting;
 use super::export::{ExportKind, ExportResult, Span};
 use super::Epoch;
 use serde::{Deserialize, Serialize};
 
 /// The item format this code reads and writes. A head with a larger number
-/// was written by a newer release and is left untouched.
+/// was written by a newer release and is left untouched. Fields added since
+/// format 1 all have defaults, so a format-1 head reads as it was.
 pub const LEDGER_FORMAT: u32 = 1;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -56,19 +61,41 @@ pub struct Intent {
     pub started_at: Epoch,
     /// The chain this export belongs to (a full export opens a new one).
     pub chain: u32,
-    /// For a full export an operator's RESET asked for: that control's version.
+    /// For a full export an operator's RESET asked for: that setting's
+    /// version and modification time (epoch milliseconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reset_version: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reset_modified: Option<i64>,
 }
 
-/// The export in flight, as the ledger holds it: the intent, and the ARN
-/// once the service gave one.
+impl Intent {
+    /// The RESET setting this full export carries out, if any.
+    pub fn reset(&self) -> Option<Setting> {
+        self.reset_version.map(|version| Setting {
+            version,
+            modified: self.reset_modified,
+        })
+    }
+}
+
+/// The export in flight, as the ledger holds it: the intent, the ARN once
+/// the service gave one, and the lease of the execution watching it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InFlight {
     #[serde(flatten)]
     pub intent: Intent,
     pub export_arn: Option<String>,
+    /// The execution watching the export; another one leaves it alone until
+    /// `watchUntil` (a live watcher renews it at every look).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watcher: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watch_until: Option<Epoch>,
+    /// Status checks made so far.
+    #[serde(default)]
+    pub polls: u32,
 }
 
 /// An export the service has: its ARN is known, so it can be watched.
@@ -89,6 +116,14 @@ impl InFlight {
             export_arn: arn.clone(),
         })
     }
+
+    /// Another execution than `me` holds a live lease on it.
+    pub fn watched_by_other(&self, me: &str, now: Epoch) -> Option<(&str, Epoch)> {
+        match (&self.watcher, self.watch_until) {
+            (Some(w), Some(until)) if w != me && until > now => Some((w, until)),
+            _ => None,
+        }
+    }
 }
 
 impl From<Intent> for InFlight {
@@ -96,15 +131,9 @@ impl From<Intent> for InFlight {
         Self {
             intent,
             export_arn: None,
-        }
-    }
-}
-
-impl From<Tracked> for InFlight {
-    fn from(t: Tracked) -> Self {
-        Self {
-            intent: t.intent,
-            export_arn: Some(t.export_arn),
+            watcher: None,
+            watch_until: None,
+            polls: 0,
         }
     }
 }
@@ -130,10 +159,13 @@ pub struct Head {
     pub mode: Mode,
     pub chain: u32,
     pub full_export_time: Option<Epoch>,
-    /// The version of the RESET control that the last completed full export
-    /// carried out: that same setting must not start another one.
+    /// The RESET setting the last completed full export carried out (its
+    /// version and modification time): that same setting must not start
+    /// another one.
     #[serde(default)]
     pub reset_version: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reset_modified: Option<i64>,
     /// Exclusive end of the last completed window (or the full export time).
     pub watermark: Option<Epoch>,
     pub state: WorkflowState,
@@ -151,6 +183,7 @@ impl Default for Head {
             chain: 0,
             full_export_time: None,
             reset_version: None,
+            reset_modified: None,
             watermark: None,
             state: WorkflowState::Normal,
             in_flight: None,
@@ -161,10 +194,24 @@ impl Default for Head {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum CatalogStatus {
     Completed,
     Failed,
+}
+
+impl CatalogStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Completed => "COMPLETED",
+            Self::Failed => "FAILED",
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// One finished export, as downstream readers see it.
@@ -187,6 +234,11 @@ pub struct CatalogEntry {
     pub failure_code: Option<String>,
     pub failure_message: Option<String>,
     pub recorded_at: Epoch,
+    /// Whether its notification went out. Written `false` with the entry and
+    /// set once published; entries written before the outbox existed were
+    /// announced when they were made.
+    #[serde(default = "yes")]
+    pub announced: bool,
 }
 
 impl CatalogEntry {
@@ -209,21 +261,46 @@ impl CatalogEntry {
             failure_code: None,
             failure_message: None,
             recorded_at: now,
+            announced: false,
         }
     }
 
     /// The sort key: chains in order, then windows by end, then attempts.
     pub fn sort_key(&self) -> String {
-        format!(
-            "EXPORT#{:06}#{:012}#{:04}",
-            self.chain, self.span.to, self.attempt
-        )
+        sort_key(self.chain, self.span.to, self.attempt)
     }
 
     /// Seconds the export took, when the service said.
     pub fn duration(&self) -> Option<Epoch> {
         Some(self.end_time? - self.start_time?)
     }
+
+    /// The export as it was watched.
+    pub fn tracked(&self) -> Tracked {
+        Tracked {
+            intent: Intent {
+                kind: self.kind,
+                span: self.span,
+                attempt: self.attempt,
+                client_token: String::new(),
+                started_at: self.started_at,
+                chain: self.chain,
+                reset_version: None,
+                reset_modified: None,
+            },
+            export_arn: self.export_arn.clone(),
+        }
+    }
+}
+
+/// The catalog's sort key of an export of `chain` ending at `to`.
+pub fn sort_key(chain: u32, to: Epoch, attempt: u32) -> String {
+    format!("EXPORT#{chain:06}#{to:012}#{attempt:04}")
+}
+
+/// The sort key of the entry an intent's export is recorded under.
+pub fn entry_key(intent: &Intent) -> String {
+    sort_key(intent.chain, intent.span.to, intent.attempt)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -239,6 +316,8 @@ pub enum LedgerError {
         from: Option<Epoch>,
         watermark: Option<Epoch>,
     },
+    #[error("the export in flight is watched by {watcher} until {until}")]
+    Watched { watcher: String, until: Epoch },
     #[error("ledger item has format {found}, newer than this release's {LEDGER_FORMAT}: upgrade the functions before they touch it")]
     FutureFormat { found: u32 },
 }
@@ -250,6 +329,14 @@ impl Head {
             return Err(LedgerError::FutureFormat { found: self.format });
         }
         Ok(())
+    }
+
+    /// The RESET setting the chain's full export carried out.
+    pub fn reset_setting(&self) -> Option<Setting> {
+        self.reset_version.map(|version| Setting {
+            version,
+            modified: self.reset_modified,
+        })
     }
 
     fn bumped(mut self, now: Epoch) -> Self {
@@ -307,22 +394,67 @@ impl Head {
         Ok(Some(next.bumped(now)))
     }
 
-    /// Stores the ARN the service gave the export in flight.
+    /// Stores the ARN the service gave the export in flight, and takes the
+    /// lease for `watcher` until `until`. `None`: nothing to change.
     pub fn record_arn(
         &self,
         token: &str,
         arn: &str,
+        watcher: &str,
+        until: Epoch,
         now: Epoch,
     ) -> Result<Option<Head>, LedgerError> {
         let flight = self.expect_in_flight(token)?;
-        if flight.export_arn.as_deref() == Some(arn) {
+        if flight.export_arn.as_deref() == Some(arn) && flight.watcher.as_deref() == Some(watcher) {
             return Ok(None);
         }
         let mut next = self.clone();
         if let Some(f) = next.in_flight.as_mut() {
             f.export_arn = Some(arn.to_string());
+            f.watcher = Some(watcher.to_string());
+            f.watch_until = Some(until);
         }
         Ok(Some(next.bumped(now)))
+    }
+
+    /// `watcher` looks at the export in flight once more: renews its lease
+    /// until `until` and counts the look. Refused while another execution's
+    /// lease is live: it watches, this one leaves.
+    pub fn watch(
+        &self,
+        token: &str,
+        watcher: &str,
+        until: Epoch,
+        now: Epoch,
+    ) -> Result<Head, LedgerError> {
+        let flight = self.expect_in_flight(token)?;
+        if let Some((other, held)) = flight.watched_by_other(watcher, now) {
+            return Err(LedgerError::Watched {
+                watcher: other.to_string(),
+                until: held,
+            });
+        }
+        let mut next = self.clone();
+        if let Some(f) = next.in_flight.as_mut() {
+            f.watcher = Some(watcher.to_string());
+            f.watch_until = Some(until);
+            f.polls += 1;
+        }
+        Ok(next.bumped(now))
+    }
+
+    /// `watcher` stops watching (it hands the export over to the next run).
+    /// `None` when it does not hold the lease.
+    pub fn release(&self, token: &str, watcher: &str, now: Epoch) -> Option<Head> {
+        let flight = self.expect_in_flight(token).ok()?;
+        if flight.watcher.as_deref() != Some(watcher) {
+            return None;
+        }
+        let mut next = self.clone();
+        if let Some(f) = next.in_flight.as_mut() {
+            f.watch_until = None;
+        }
+        Some(next.bumped(now))
     }
 
     /// A completed export moves the watermark from the window's start to its
@@ -344,6 +476,7 @@ impl Head {
                 next.full_export_time = Some(intent.span.to);
                 if intent.reset_version.is_some() {
                     next.reset_version = intent.reset_version;
+                    next.reset_modified = intent.reset_modified;
                 }
                 next.state = WorkflowState::Normal;
             }
@@ -465,6 +598,7 @@ mod tests {
             started_at: to,
             chain: 1,
             reset_version: None,
+            reset_modified: None,
         }
     }
 
@@ -571,5 +705,61 @@ mod tests {
             .begin(0, flight(ExportKind::Full, None, 1, "f"), 1)
             .unwrap_err();
         assert!(err.to_string().contains("newer than this release"));
+    }
+
+    #[test]
+    fn one_watcher_at_a_time_and_a_dead_ones_lease_runs_out() {
+        let h = chain_at(1000);
+        let h = h
+            .begin(
+                h.version,
+                flight(ExportKind::Incremental, Some(1000), 1900, "i"),
+                3,
+            )
+            .unwrap()
+            .unwrap();
+        let h = h.record_arn("i", "arn", "exec-a", 600, 4).unwrap().unwrap();
+        // The same again: nothing to write.
+        assert_eq!(h.record_arn("i", "arn", "exec-a", 600, 4), Ok(None));
+        let f = h.in_flight.clone().unwrap();
+        assert_eq!(f.watched_by_other("exec-b", 100), Some(("exec-a", 600)));
+        assert_eq!(f.watched_by_other("exec-a", 100), None);
+        assert!(matches!(
+            h.watch("i", "exec-b", 700, 100),
+            Err(LedgerError::Watched { .. })
+        ));
+        // exec-a renews and counts its looks.
+        let h = h.watch("i", "exec-a", 700, 100).unwrap();
+        assert_eq!(h.in_flight.as_ref().unwrap().polls, 1);
+        // Its lease runs out: exec-b takes over.
+        let h = h.watch("i", "exec-b", 1500, 701).unwrap();
+        assert_eq!(
+            h.in_flight.as_ref().unwrap().watcher.as_deref(),
+            Some("exec-b")
+        );
+        // Only the watcher releases.
+        assert!(h.release("i", "exec-a", 702).is_none());
+        let h = h.release("i", "exec-b", 702).unwrap();
+        assert_eq!(h.in_flight.as_ref().unwrap().watch_until, None);
+    }
+
+    #[test]
+    fn entries_are_recorded_unannounced_and_old_ones_read_as_announced() {
+        let h = chain_at(1000);
+        let h = h
+            .begin(
+                h.version,
+                flight(ExportKind::Incremental, Some(1000), 1900, "i"),
+                3,
+            )
+            .unwrap()
+            .unwrap();
+        let (_, entry) = h.complete("i", &ExportResult::default(), 4).unwrap();
+        assert!(!entry.announced);
+        let mut old = serde_json::to_value(&entry).unwrap();
+        old.as_object_mut().unwrap().remove("announced");
+        let old: CatalogEntry = serde_json::from_value(old).unwrap();
+        assert!(old.announced);
+        assert_eq!(entry.sort_key(), "EXPORT#000001#000000001900#0001");
     }
 }

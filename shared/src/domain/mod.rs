@@ -11,6 +11,7 @@ pub mod poll;
 pub mod refusal;
 pub mod timefmt;
 pub mod token;
+pub mod watch;
 pub mod window;
 
 /// Epoch seconds (UTC). Export times are whole seconds in the service's API.

@@ -5,8 +5,8 @@
 
 use super::control::ALLOWED_ACTIONS;
 use super::decision::OperatorReason;
-use super::export::{ExportKind, ExportResult, Span};
-use super::ledger::Tracked;
+use super::export::{ExportKind, Span};
+use super::ledger::{CatalogEntry, CatalogStatus};
 use super::timefmt::rfc3339;
 use super::Epoch;
 use serde::{Deserialize, Serialize};
@@ -59,6 +59,10 @@ pub struct Notification {
     pub lag_seconds: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attempt: Option<u32>,
+    /// The same for every announcement of one ledger entry (also a message
+    /// attribute), so a consumer can drop repeats.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dedupe_key: Option<String>,
 }
 
 /// A FAILED export is retried automatically; after this many attempts a
@@ -83,6 +87,7 @@ impl Notification {
             billed_size_bytes: None,
             lag_seconds: None,
             attempt: None,
+            dedupe_key: None,
         }
     }
 
@@ -92,66 +97,58 @@ impl Notification {
         format!("{kind} {}", self.status.as_str())
     }
 
-    fn with_export(mut self, export: &Tracked) -> Self {
-        let flight = &export.intent;
-        self.export_type = Some(flight.kind);
-        self.export_arn = Some(export.export_arn.clone());
-        self.attempt = Some(flight.attempt);
-        let (start, end) = span_times(flight.span);
-        self.export_start_time = Some(start);
-        self.export_end_time = end;
-        self
-    }
-
-    /// An export completed and the chain moved on.
-    pub fn succeeded(
+    /// The announcement of a ledger entry: an export completed (the chain
+    /// moved on) or ended FAILED (nothing moved; the window is tried
+    /// again). Built from the entry alone, so announcing it again later
+    /// says the same thing under the same dedupe key.
+    pub fn of_entry(
         table: &str,
+        alias: &str,
         execution_id: &str,
-        export: &Tracked,
-        result: &ExportResult,
+        entry: &CatalogEntry,
         blocks_behind: i64,
         now: Epoch,
     ) -> Self {
-        let flight = &export.intent;
-        let message = format!("{} export for table '{table}' succeeded", flight.kind);
-        let mut n = Self::base(message, Status::Success, execution_id).with_export(export);
-        if flight.kind == ExportKind::Full {
-            n.export_end_time = n.export_start_time.clone();
-        }
-        n.start_time = result.start_time.map(rfc3339);
-        n.end_time = result.end_time.map(rfc3339);
-        n.item_count = Some(result.item_count);
-        n.billed_size_bytes = Some(result.billed_size_bytes);
+        let mut n = match entry.status {
+            CatalogStatus::Completed => {
+                let message = format!("{} export for table '{table}' succeeded", entry.kind);
+                let mut n = Self::base(message, Status::Success, execution_id);
+                n.start_time = entry.start_time.map(rfc3339);
+                n.end_time = entry.end_time.map(rfc3339);
+                n.item_count = Some(entry.item_count);
+                n.billed_size_bytes = Some(entry.billed_size_bytes);
+                n
+            }
+            CatalogStatus::Failed => {
+                let code = entry.failure_code.as_deref().unwrap_or("Unknown");
+                let detail = entry.failure_message.as_deref().unwrap_or_default();
+                let message = format!(
+                    "{} export for table {table} failed because\n{code}\n{detail}\n(attempt {} for this window; the watermark has not moved)",
+                    entry.kind, entry.attempt
+                );
+                let mut n = Self::base(message, Status::Failed, execution_id);
+                n.start_time = Some(rfc3339(entry.started_at));
+                n.remedy = (entry.attempt >= ATTEMPTS_BEFORE_REMEDY).then(|| {
+                    format!(
+                        "The same window has failed {} times with {code}: fix the cause (bucket, permissions, KMS key); the workflow retries it on every run",
+                        entry.attempt
+                    )
+                });
+                n
+            }
+        };
+        n.export_type = Some(entry.kind);
+        n.export_arn = (!entry.export_arn.is_empty()).then(|| entry.export_arn.clone());
+        n.attempt = Some(entry.attempt);
+        let (start, end) = span_times(entry.span);
+        n.export_end_time = match entry.kind {
+            ExportKind::Full => Some(start.clone()),
+            ExportKind::Incremental => end,
+        };
+        n.export_start_time = Some(start);
         n.incremental_blocks_behind = Some(blocks_behind);
-        n.lag_seconds = Some((now - flight.span.to).max(0));
-        n
-    }
-
-    /// An export ended FAILED: nothing moved, the window is tried again.
-    pub fn export_failed(
-        table: &str,
-        execution_id: &str,
-        export: &Tracked,
-        code: &str,
-        detail: &str,
-        blocks_behind: i64,
-        now: Epoch,
-    ) -> Self {
-        let flight = &export.intent;
-        let message = format!(
-            "{} export for table {table} failed because\n{code}\n{detail}\n(attempt {} for this window; the watermark has not moved)",
-            flight.kind, flight.attempt
-        );
-        let mut n = Self::base(message, Status::Failed, execution_id).with_export(export);
-        n.start_time = Some(rfc3339(flight.started_at));
-        n.incremental_blocks_behind = Some(blocks_behind);
-        n.lag_seconds = Some((now - flight.span.to).max(0));
-        n.remedy = (flight.attempt >= ATTEMPTS_BEFORE_REMEDY).then(|| {
-            format!(
-                "The same window has failed {} times with {code}: fix the cause (bucket, permissions, KMS key); the workflow retries it on every run",
-                flight.attempt
-            )
-        });
+        n.lag_seconds = Some((now - entry.span.to).max(0));
+        n.dedupe_key = Some(dedupe_key(alias, entry));
         n
     }
 
@@ -181,10 +178,6 @@ impl Notification {
                 format!("workflow-action value {shown} is not allowed for table {table}; nothing was changed"),
                 format!("Set '{action}' to {ALLOWED_ACTIONS}"),
             ),
-            OperatorReason::ControlMissing => (
-                format!("The parameter '{action}' is missing; nothing was changed"),
-                format!("Create '{action}' (String) with the value RUN, or redeploy the stack"),
-            ),
             OperatorReason::FutureLedger { found } => (
                 format!("The ledger of '{alias}' was written by a newer release (format {found}); nothing was changed"),
                 "Deploy the newer release of the functions".to_string(),
@@ -213,6 +206,11 @@ impl Notification {
     }
 }
 
+/// The key every announcement of `entry` carries.
+pub fn dedupe_key(alias: &str, entry: &CatalogEntry) -> String {
+    format!("{alias}/{}/{}", entry.sort_key(), entry.status.as_str())
+}
+
 fn span_times(span: Span) -> (String, Option<String>) {
     match span.from {
         Some(from) => (rfc3339(from), Some(rfc3339(span.to))),
@@ -224,41 +222,34 @@ fn span_times(span: Span) -> (String, Option<String>) {
 mod tests {
     use super::*;
 
-    fn flight(kind: ExportKind, attempt: u32) -> Tracked {
-        Tracked {
-            intent: crate::domain::ledger::Intent {
-                kind,
-                span: Span {
-                    from: (kind == ExportKind::Incremental).then_some(1_700_000_100),
-                    to: 1_700_001_000,
-                },
-                attempt,
-                client_token: "t".into(),
-                started_at: 1_700_001_400,
-                chain: 1,
-                reset_version: None,
+    fn entry(kind: ExportKind, attempt: u32, status: CatalogStatus) -> CatalogEntry {
+        CatalogEntry {
+            chain: 1,
+            kind,
+            span: Span {
+                from: (kind == ExportKind::Incremental).then_some(1_700_000_100),
+                to: 1_700_001_000,
             },
+            attempt,
             export_arn: "arn:x".into(),
+            status,
+            item_count: 7,
+            billed_size_bytes: 10_000_000,
+            manifest: None,
+            started_at: 1_700_001_400,
+            start_time: Some(1_700_001_400),
+            end_time: Some(1_700_001_700),
+            failure_code: (status == CatalogStatus::Failed).then(|| "S3NoSuchBucket".into()),
+            failure_message: (status == CatalogStatus::Failed).then(|| "gone".into()),
+            recorded_at: 1_700_001_800,
+            announced: false,
         }
     }
 
     #[test]
     fn success_has_the_original_fields_and_ours() {
-        let result = ExportResult {
-            item_count: 7,
-            billed_size_bytes: 10_000_000,
-            start_time: Some(1_700_001_400),
-            end_time: Some(1_700_001_700),
-            manifest: None,
-        };
-        let n = Notification::succeeded(
-            "orders",
-            "exec",
-            &flight(ExportKind::Incremental, 1),
-            &result,
-            2,
-            1_700_001_800,
-        );
+        let e = entry(ExportKind::Incremental, 1, CatalogStatus::Completed);
+        let n = Notification::of_entry("orders", "o1", "exec", &e, 2, 1_700_001_800);
         let v = serde_json::to_value(&n).unwrap();
         for field in [
             "message",
@@ -275,6 +266,7 @@ mod tests {
             "billedSizeBytes",
             "lagSeconds",
             "attempt",
+            "dedupeKey",
         ] {
             assert!(v.get(field).is_some(), "missing {field}: {v}");
         }
@@ -291,28 +283,29 @@ mod tests {
 
     #[test]
     fn failures_name_the_code_and_get_a_remedy_after_repeats() {
-        let first = Notification::export_failed(
-            "orders",
-            "e",
-            &flight(ExportKind::Incremental, 1),
-            "S3NoSuchBucket",
-            "gone",
-            0,
-            0,
-        );
+        let failed = entry(ExportKind::Incremental, 1, CatalogStatus::Failed);
+        let first = Notification::of_entry("orders", "o1", "e", &failed, 0, 0);
         assert_eq!(first.status, Status::Failed);
         assert!(first.message.contains("S3NoSuchBucket") && first.message.contains("attempt 1"));
         assert!(first.remedy.is_none());
-        let third = Notification::export_failed(
+        let third = Notification::of_entry(
             "orders",
+            "o1",
             "e",
-            &flight(ExportKind::Incremental, 3),
-            "S3NoSuchBucket",
-            "gone",
+            &entry(ExportKind::Incremental, 3, CatalogStatus::Failed),
             0,
             0,
         );
         assert!(third.remedy.unwrap().contains("failed 3 times"));
+        // Every announcement of one entry carries one key; another status,
+        // attempt or window another.
+        let again = Notification::of_entry("orders", "o1", "later", &failed, 5, 99);
+        assert_eq!(first.dedupe_key, again.dedupe_key);
+        assert_eq!(
+            first.dedupe_key.as_deref(),
+            Some("o1/EXPORT#000001#001700001000#0001/FAILED")
+        );
+        assert_ne!(third.dedupe_key, first.dedupe_key);
     }
 
     #[test]
@@ -326,7 +319,6 @@ mod tests {
             OperatorReason::UnknownControl {
                 shown: "\"STOP\"".into(),
             },
-            OperatorReason::ControlMissing,
             OperatorReason::FutureLedger { found: 9 },
             OperatorReason::TableNotFound,
         ];

@@ -6,6 +6,14 @@
 //! while a new attempt after a failure gets a fresh export.
 
 use super::export::{ExportKind, Span};
+use super::Epoch;
+
+/// How long after its intent an export never confirmed (no ARN recorded) is
+/// asked for again with its client token without looking first: safely
+/// under the 8 hours the service remembers a token after its export
+/// finished. Older, start-export first asks the service whether it made an
+/// export of that window (it lists exports for 90 days).
+pub const TOKEN_SAFE_AGE: Epoch = 7 * 3600;
 use sha2::{Digest, Sha256};
 
 /// 40 hexadecimal digits: short, and well inside the service's token limit.

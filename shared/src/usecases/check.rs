@@ -1,59 +1,71 @@
-//! check-status: where the export stands, and how long to wait before the
-//! next look.
+//! check-status: one look at the export. A running export is answered with
+//! the error `ExportRunning` (the state machine's Retry looks again, at one
+//! billed transition per look) after renewing this run's lease on it; a
+//! finished one is handed to advance-state. What a look means is the pure
+//! [`watch::look`](crate::domain::watch::look).
 
-use crate::contract::{CheckInput, CheckOutput, Completed, Failed, Failure, Watch};
-use crate::domain::export::{ExportError, ExportStatus};
-use crate::domain::poll;
+use crate::contract::{CheckInput, CheckOutput, Completed, Failed, Failure, HandedOver, Watch};
+use crate::domain::export::ExportError;
+use crate::domain::ledger::LedgerError;
+use crate::domain::timefmt::parse_rfc3339;
+use crate::domain::watch::{look, Look, LEASE};
 use crate::error::CoreError;
-use crate::ports::ExportService;
-use crate::service::Service;
+use crate::ports::{ExportService, Ledger};
+use crate::service::{expected, Service};
 
-impl<C, L, X: ExportService, N> Service<C, L, X, N> {
+impl<C, L: Ledger, X: ExportService> Service<C, L, X> {
     pub async fn check(&self, input: CheckInput) -> Result<CheckOutput, CoreError> {
         let watch = input.into_watch();
-        let status = match self.exports.describe(&watch.export.export_arn).await {
-            Ok(s) => s,
-            // The service no longer knows it: count it as a failed attempt, so
-            // the window is tried again rather than polled for ever.
-            Err(ExportError::ExportNotFound(detail)) => ExportStatus::Failed {
-                code: "ExportNotFound".into(),
-                message: detail,
-            },
+        let now = self.now();
+        let answer = match self.exports.describe(&watch.export.export_arn).await {
+            Ok(status) => Some(status),
+            Err(ExportError::ExportNotFound(_)) => None,
             Err(e) => return Err(e.into_fault()),
         };
-        let polls = watch.polls.unwrap_or(0) + 1;
-        let Watch {
-            ctx,
-            export,
-            wait_seconds,
-            blocks_behind,
-            ..
-        } = watch;
-        Ok(match status {
-            ExportStatus::InProgress => {
-                let min = self.config.poll_wait_seconds;
-                CheckOutput::InProgress(Watch {
-                    ctx,
-                    export,
-                    wait_seconds: poll::next_wait(wait_seconds, min),
-                    blocks_behind,
-                    polls: Some(polls),
-                })
+        let run_started = watch.ctx.start_time.as_deref().and_then(parse_rfc3339);
+        let head = self.head().await?;
+        let polls = head.in_flight.as_ref().map_or(0, |f| f.polls) + 1;
+        match look(answer, &watch.export, run_started, now) {
+            Look::Running => {
+                let token = &watch.export.intent.client_token;
+                match head.watch(token, &watch.ctx.execution_id, now + LEASE, now) {
+                    // A lost race on the renewal is left to the next look.
+                    Ok(next) => {
+                        self.ledger.put_head(&next, expected(&head)).await?;
+                        Err(CoreError::Running)
+                    }
+                    Err(LedgerError::Watched { watcher, .. }) => Ok(handed_over(
+                        watch,
+                        format!("{watcher} watches this export now"),
+                    )),
+                    Err(_) => Ok(handed_over(
+                        watch,
+                        "the export is no longer in flight: another run recorded it",
+                    )),
+                }
             }
-            ExportStatus::Completed(result) => CheckOutput::Completed(Completed {
-                ctx,
-                export,
+            Look::HandOver { why } => Ok(handed_over(watch, why)),
+            Look::Completed(result) => Ok(CheckOutput::Completed(Completed {
+                ctx: watch.ctx,
+                export: watch.export,
                 result,
                 polls,
-                blocks_behind,
-            }),
-            ExportStatus::Failed { code, message } => CheckOutput::Failed(Failed {
-                ctx,
-                export,
+                blocks_behind: watch.blocks_behind,
+            })),
+            Look::Failed { code, message } => Ok(CheckOutput::Failed(Failed {
+                ctx: watch.ctx,
+                export: watch.export,
                 failure: Failure { code, message },
                 polls,
-                blocks_behind,
-            }),
-        })
+                blocks_behind: watch.blocks_behind,
+            })),
+        }
     }
+}
+
+fn handed_over(watch: Watch, why: impl Into<String>) -> CheckOutput {
+    CheckOutput::HandedOver(HandedOver {
+        watch,
+        why: why.into(),
+    })
 }

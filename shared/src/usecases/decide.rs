@@ -1,34 +1,37 @@
 //! decide-mode: what this run should do. The decision is the pure
-//! [`decision::plan`]; this carries it out.
+//! [`decision::plan`]; this reads the world for it and carries it out.
 
 use super::MAX_ITERATIONS;
 use crate::contract::{
-    DecideInput, DecideOutput, OperatorNotice, Quiet, RunContext, StartOrder, Waiting, Watch,
+    Announcement, DecideInput, DecideOutput, Notice, OperatorNotice, Quiet, RunContext, StartOrder,
+    Waiting, Watch,
 };
 use crate::domain::control::WorkflowAction;
 use crate::domain::decision::{self, Decision, Facts, OperatorReason};
 use crate::domain::export::{ExportError, Pitr};
-use crate::domain::ledger::Head;
+use crate::domain::ledger::CatalogEntry;
 use crate::domain::notification::Notification;
-use crate::domain::poll::MAX_WAIT;
+use crate::domain::poll::{self, MAX_WAIT};
 use crate::domain::timefmt::rfc3339;
+use crate::domain::watch::LEASE;
 use crate::domain::window::horizon;
 use crate::error::CoreError;
 use crate::ports::{ControlStore, ExportService, Ledger};
-use crate::service::{expected, Service};
+use crate::service::{expected, first_wait, Service};
 
 /// Reads the run context from the state input: the schedule's `{"time"}`,
-/// `{}` for a manual run, or the previous step in the drain loop.
+/// `{}` for a manual run, or the previous step.
 fn context(input: DecideInput) -> RunContext {
     let seed = input.run.unwrap_or_default();
     let mut ctx = seed.ctx;
     ctx.execution_id = input.execution_id;
     ctx.start_time = ctx.start_time.or(seed.time).or(input.execution_start_time);
     ctx.iteration += 1;
+    ctx.announced |= seed.announce_failed.is_some();
     ctx
 }
 
-fn quiet(ctx: RunContext, reason: impl Into<String>) -> Quiet {
+pub(crate) fn quiet(ctx: RunContext, reason: impl Into<String>) -> Quiet {
     Quiet {
         ctx,
         reason: reason.into(),
@@ -57,18 +60,21 @@ pub(crate) fn operator(
     }
 }
 
-impl<C: ControlStore, L: Ledger, X: ExportService, N> Service<C, L, X, N> {
+impl<C: ControlStore, L: Ledger, X: ExportService> Service<C, L, X> {
     pub async fn decide(&self, input: DecideInput) -> Result<DecideOutput, CoreError> {
         let ctx = context(input);
         if ctx.iteration > MAX_ITERATIONS {
             return Ok(DecideOutput::NotDue(quiet(
                 ctx,
-                format!("drain bound of {MAX_ITERATIONS} decisions reached; the next run goes on"),
+                format!(
+                    "bound of {MAX_ITERATIONS} decisions per run reached; the next run goes on"
+                ),
             )));
         }
+        let cfg = &self.config;
         let now = self.now();
         let head = self.head().await?;
-        let control = self.control.read_action().await?;
+        let mut control = self.control.read_action().await?;
         let pitr = match self.exports.backups().await {
             Ok(p) => p,
             Err(ExportError::TableNotFound(_)) => {
@@ -76,20 +82,32 @@ impl<C: ControlStore, L: Ledger, X: ExportService, N> Service<C, L, X, N> {
             }
             Err(e) => return Err(e.into_fault()),
         };
-        let facts = Facts {
-            now,
-            alias: &self.config.alias,
-            control: &control,
-            head: &head,
-            pitr,
-            exports_done: ctx.exports_done,
-        };
-        let plan = self.config.window_plan();
-        let decided = decision::plan(&facts, plan);
+        let recent = self.ledger.recent(2 * poll::LEARN_FROM).await?;
+        let plan = cfg.window_plan();
+        let decided = decision::plan(
+            &Facts {
+                now,
+                alias: &cfg.alias,
+                execution_id: &ctx.execution_id,
+                control: &control,
+                head: &head,
+                pitr,
+                exports_done: ctx.exports_done,
+                recent: &recent,
+                announce_tried: ctx.announced,
+            },
+            plan,
+        );
         tracing::info!(decision = ?decided.decision, now, version = head.version, "decided");
-        if decided.acknowledge_reset {
-            self.control.set_action(WorkflowAction::Run).await?;
+        if decided.create_control {
+            control = self.control.create_action(WorkflowAction::Run).await?;
         }
+        if decided.acknowledge_reset {
+            self.control
+                .set_action_if(WorkflowAction::Run, &control)
+                .await?;
+        }
+        self.sync_mirrors(&head, None).await;
         let edge = match pitr {
             Pitr::Enabled { latest, .. } => horizon(now, latest),
             Pitr::Disabled => now,
@@ -112,13 +130,50 @@ impl<C: ControlStore, L: Ledger, X: ExportService, N> Service<C, L, X, N> {
                     blocks_behind,
                 })
             }
-            Decision::GiveUp { client_token } => self.give_up(ctx, &head, &client_token).await?,
+            Decision::Watched { watcher, until } => DecideOutput::Watched(quiet(
+                ctx,
+                format!(
+                    "the export in flight is watched by {watcher} until {}",
+                    rfc3339(until)
+                ),
+            )),
+            Decision::Announce(keys) => {
+                let notices = keys
+                    .iter()
+                    .filter_map(|k| recent.iter().find(|e| e.sort_key() == *k))
+                    .map(|e: &CatalogEntry| Notice {
+                        entry_key: e.sort_key(),
+                        notification: Notification::of_entry(
+                            &cfg.table_name,
+                            &cfg.alias,
+                            &ctx.execution_id,
+                            e,
+                            plan.blocks_behind(e.span.to, edge),
+                            now,
+                        ),
+                    })
+                    .collect();
+                DecideOutput::Announce(Announcement { ctx, notices })
+            }
             Decision::Resume(export) => {
-                let expected_wait = self.first_wait(export.intent.kind).await?;
-                let remaining = export.intent.started_at + expected_wait - now;
+                let expected_wait = first_wait(&recent, export.intent.kind, cfg.poll_wait_seconds);
+                let wait = (export.intent.started_at + expected_wait - now)
+                    .max(cfg.poll_wait_seconds)
+                    .min(MAX_WAIT);
+                // Take the lease, so the runs after this one leave it alone.
+                let token = &export.intent.client_token;
+                match head.watch(token, &ctx.execution_id, now + wait + LEASE, now) {
+                    Ok(next) if self.ledger.put_head(&next, expected(&head)).await? => {}
+                    _ => {
+                        return Ok(DecideOutput::Watched(quiet(
+                            ctx,
+                            "another execution took the export in flight first",
+                        )))
+                    }
+                }
                 DecideOutput::Resume(Watch {
                     blocks_behind: Some(plan.blocks_behind(export.intent.span.to, edge)),
-                    wait_seconds: remaining.max(self.config.poll_wait_seconds).min(MAX_WAIT),
+                    wait_seconds: wait,
                     export,
                     polls: None,
                     ctx,
@@ -136,7 +191,7 @@ impl<C: ControlStore, L: Ledger, X: ExportService, N> Service<C, L, X, N> {
                                 "another execution changed the ledger first",
                             )));
                         }
-                        self.mirror(Some(&head), &next).await?;
+                        self.sync_mirrors(&next, Some(&head)).await;
                     }
                 }
                 self.needs_operator(ctx, &reason)
@@ -151,34 +206,5 @@ impl<C: ControlStore, L: Ledger, X: ExportService, N> Service<C, L, X, N> {
             ctx,
             reason,
         ))
-    }
-
-    /// The service forgets a client token 8 hours after its export finished:
-    /// asking again with it now could start a second export of this window
-    /// and attempt. Count the attempt as failed, so the next run asks with
-    /// the next attempt's token.
-    async fn give_up(
-        &self,
-        ctx: RunContext,
-        head: &Head,
-        client_token: &str,
-    ) -> Result<DecideOutput, CoreError> {
-        let (next, entry) = head.fail(
-            client_token,
-            "ClientTokenExpired",
-            "the export was never confirmed and its client token may have expired",
-            self.now(),
-        )?;
-        let reason = if self
-            .ledger
-            .put_head_with_entry(&next, expected(head), &entry)
-            .await?
-        {
-            self.mirror(Some(head), &next).await?;
-            "unconfirmed export given up; the next run tries again"
-        } else {
-            "another execution changed the ledger first"
-        };
-        Ok(DecideOutput::NotDue(quiet(ctx, reason)))
     }
 }

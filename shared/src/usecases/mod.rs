@@ -11,10 +11,9 @@ pub mod start;
 
 use crate::domain::Epoch;
 
-/// Decide calls per execution: the drain loop's bound.
-pub const MAX_ITERATIONS: u32 = 48;
-/// Exports one execution sees through before it leaves the rest to the next.
-pub const MAX_EXPORTS_PER_EXECUTION: u32 = 12;
+/// Decide calls per execution (waits for a window due soon, pending
+/// notifications): the bound of the loops through Decide.
+pub const MAX_ITERATIONS: u32 = 8;
 /// How far the latest restorable time usually trails now, for the cheap
 /// "is more exportable already?" guess after an export (Decide checks it).
 pub const TYPICAL_PITR_LAG: Epoch = 300;

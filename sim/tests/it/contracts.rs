@@ -63,6 +63,7 @@ fn config_json_describes_every_variable() {
                     out["pattern"] = json!("^[a-z0-9]{1,15}$");
                 }
                 Rule::Prefix => out["type"] = json!("prefix"),
+                Rule::Optional => out["type"] = json!("optional"),
                 Rule::Integer { default, min, max } => {
                     out["type"] = json!("integer");
                     out["default"] = json!(default);

@@ -7,3 +7,4 @@ mod bad_input;
 mod chain_properties;
 mod chaos;
 mod contracts;
+mod defects;
