@@ -330,38 +330,91 @@ fn defect_7_ssm_refusing_writes_does_not_stop_exports() {
 }
 
 // 8a. A rival execution that recorded the same export first made the other
-//     fail with a LedgerConflict fault e-mail.
+//     fail with a LedgerConflict fault e-mail: start-export re-reads the head
+//     to store the ARN, and the rival had completed the export in between.
+
+/// The ledger, with a rival that completes the export in flight just
+/// before the `nth` read of the head.
+struct Rival {
+    inner: std::sync::Arc<incx_sim::memory::MemoryLedger>,
+    reads: std::sync::atomic::AtomicU32,
+    nth: u32,
+}
+
+impl incx_core::ports::Ledger for Rival {
+    async fn head(&self) -> Result<Option<Head>, incx_core::error::CoreError> {
+        let n = self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        if n == self.nth {
+            let h = self.inner.head_now();
+            let token = h.in_flight.as_ref().unwrap().intent.client_token.clone();
+            let (next, entry) = h
+                .complete(&token, &Default::default(), h.updated_at)
+                .unwrap();
+            let expected = Some(h.version);
+            assert!(self
+                .inner
+                .put_head_with_entry(&next, expected, &entry)
+                .await
+                .unwrap());
+        }
+        self.inner.head().await
+    }
+    async fn put_head(
+        &self,
+        h: &Head,
+        e: Option<u64>,
+    ) -> Result<bool, incx_core::error::CoreError> {
+        self.inner.put_head(h, e).await
+    }
+    async fn put_head_with_entry(
+        &self,
+        h: &Head,
+        e: Option<u64>,
+        c: &CatalogEntry,
+    ) -> Result<bool, incx_core::error::CoreError> {
+        self.inner.put_head_with_entry(h, e, c).await
+    }
+    async fn recent(&self, n: usize) -> Result<Vec<CatalogEntry>, incx_core::error::CoreError> {
+        self.inner.recent(n).await
+    }
+    async fn catalog(&self) -> Result<Vec<CatalogEntry>, incx_core::error::CoreError> {
+        self.inner.catalog().await
+    }
+    async fn entry(&self, k: &str) -> Result<Option<CatalogEntry>, incx_core::error::CoreError> {
+        self.inner.entry(k).await
+    }
+    async fn mark_announced(&self, k: &str) -> Result<(), incx_core::error::CoreError> {
+        self.inner.mark_announced(k).await
+    }
+}
+
 #[test]
-fn defect_8a_a_rival_that_recorded_the_export_first_causes_no_fault_notice() {
+fn defect_8a_a_rival_that_recorded_the_export_first_causes_no_fault() {
+    use incx_core::contract::{parse, StartInput, StartOutput};
     block_on(async {
         let mut w = chained(15).await;
-        let mut a = w.start_execution();
-        step_until(&w, &mut a, "CheckStatus").await;
-        let span = head(&w).in_flight.unwrap().intent.span;
-        // Another run watches the same export once A's lease has run out.
-        let mut b = w.start_execution();
-        w.clock.set(w.now() + 30 * 60);
-        step_until(&w, &mut b, "CheckStatus").await;
-        let notes = w.notifier.all().len();
-        let a = finish(&mut w, a).await;
-        let b = finish(&mut w, b).await;
-        for e in [&a, &b] {
-            assert!(
-                matches!(e.finish, Some(Finish::Succeeded(_))),
-                "{:?}",
-                e.trace
-            );
-        }
-        let sent = w.notifier.all()[notes..].to_vec();
-        assert!(sent.iter().all(|n| n.status == Status::Success), "{sent:?}");
-        // The contested export is announced once (the runs A started for
-        // the windows after it announce theirs).
-        let contested = catalog(&w)
-            .into_iter()
-            .find(|e| e.span == span && e.status == CatalogStatus::Completed)
-            .unwrap();
-        assert_eq!(announcements(&w, &contested).len(), 1);
-        settle(&mut w).await;
+        let mut e = w.start_execution();
+        step_until(&w, &mut e, "StartExport").await;
+        let order: StartInput = parse(e.input).unwrap();
+        // start-export reads the head to record the intent (read 1), then
+        // again to store the ARN (read 2): the rival completes the export
+        // just before that second read.
+        let svc = incx_core::Service {
+            config: w.service.config.clone(),
+            clock: w.clock.clone(),
+            control: w.control.clone(),
+            ledger: Rival {
+                inner: w.ledger.clone(),
+                reads: Default::default(),
+                nth: 2,
+            },
+            exports: w.exports.clone(),
+        };
+        let out = svc.start(order).await;
+        assert!(
+            matches!(&out, Ok(StartOutput::LostRace(_))),
+            "a rival's completion is a lost race, not a fault: {out:?}"
+        );
     });
 }
 
