@@ -67,7 +67,10 @@ where
 /// so that an error reaches the adapter at once.
 #[cfg(test)]
 macro_rules! mock_sdk {
-    ($sdk:ident, $mode:expr, $rules:expr) => {{
+    ($sdk:ident, $mode:expr, $rules:expr) => {
+        $crate::sdk::mock_sdk!($sdk, $mode, $rules, $crate::sdk::Calls::default())
+    };
+    ($sdk:ident, $mode:expr, $rules:expr, $calls:expr) => {{
         let mut interceptor = aws_smithy_mocks::MockResponseInterceptor::new().rule_mode($mode);
         for rule in $rules {
             interceptor = interceptor.with_rule(rule);
@@ -82,9 +85,51 @@ macro_rules! mock_sdk {
                 .retry_config($sdk::config::retry::RetryConfig::disabled())
                 .http_client(aws_smithy_mocks::create_mock_http_client())
                 .interceptor(interceptor)
+                .interceptor($calls)
                 .build(),
         )
     }};
+}
+
+/// Records the operations a client sends, as `service:Operation` with the
+/// service's IAM prefix (tests of [`crate::permissions`]).
+#[cfg(test)]
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Calls(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+#[cfg(test)]
+impl Calls {
+    /// The calls recorded since the last take.
+    pub(crate) fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+#[cfg(test)]
+impl aws_smithy_runtime_api::client::interceptors::Intercept for Calls {
+    fn name(&self) -> &'static str {
+        "Calls"
+    }
+
+    fn read_before_serialization(
+        &self,
+        _context: &aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef<'_>,
+        _components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        use aws_smithy_runtime_api::client::orchestrator::Metadata;
+        if let Some(m) = cfg.load::<Metadata>() {
+            let prefix = match m.service().to_ascii_lowercase().as_str() {
+                "sfn" => "states".to_string(),
+                other => other.to_string(),
+            };
+            self.0
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(format!("{prefix}:{}", m.name()));
+        }
+        Ok(())
+    }
 }
 #[cfg(test)]
 pub(crate) use mock_sdk;

@@ -115,6 +115,8 @@ pub struct Stats {
     pub recoveries: u64,
     pub faults: BTreeMap<&'static str, u64>,
     pub violations: Violations,
+    /// The port methods each function called.
+    pub port_calls: BTreeMap<&'static str, std::collections::BTreeSet<&'static str>>,
 }
 
 impl Stats {
@@ -137,6 +139,9 @@ impl Stats {
             *self.faults.entry(k).or_default() += v;
         }
         self.violations.add(&o.violations);
+        for (f, calls) in &o.port_calls {
+            self.port_calls.entry(f).or_default().extend(calls);
+        }
     }
 
     fn fault(&mut self, kind: &'static str) {
@@ -827,6 +832,7 @@ impl Run {
             .count() as u64;
         drop(entries);
         self.stats.chains = u64::from(self.world.ledger.head_now().chain);
+        self.stats.port_calls = lock(&self.world.recorder.calls).clone();
         Ok(self.stats)
     }
 }

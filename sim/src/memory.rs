@@ -25,6 +25,28 @@ pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Which port methods each function calls: the simulation notes every
+/// call under the function being invoked, so a function's permissions come
+/// from what it did, not from a list kept by hand.
+#[derive(Debug, Default)]
+pub struct Recorder {
+    current: Mutex<Option<&'static str>>,
+    pub calls: Mutex<BTreeMap<&'static str, std::collections::BTreeSet<&'static str>>>,
+}
+
+impl Recorder {
+    /// The function the next calls are made by (`None`: the test itself).
+    pub fn calling(&self, function: Option<&'static str>) {
+        *lock(&self.current) = function;
+    }
+
+    fn note(&self, method: &'static str) {
+        if let Some(f) = *lock(&self.current) {
+            lock(&self.calls).entry(f).or_default().insert(method);
+        }
+    }
+}
+
 /// Pops the next injected fault, if any.
 fn pop<T>(faults: &Mutex<VecDeque<T>>) -> Result<(), T> {
     lock(faults).pop_front().map_or(Ok(()), Err)
@@ -59,6 +81,7 @@ pub struct MemoryControl {
     /// An operator writes this value right after the next read of the
     /// control (a race with whoever read it).
     pub write_after_read: Mutex<Option<String>>,
+    pub recorder: Arc<Recorder>,
     clock: Arc<dyn Clock>,
 }
 
@@ -80,6 +103,7 @@ impl MemoryControl {
             writes: Mutex::default(),
             mirror_outage: Mutex::default(),
             write_after_read: Mutex::default(),
+            recorder: Arc::default(),
             clock,
         }
     }
@@ -126,6 +150,7 @@ impl MemoryControl {
 
 impl ControlStore for MemoryControl {
     async fn read_action(&self) -> Result<Control, CoreError> {
+        self.recorder.note("ControlStore.read_action");
         pop(&self.faults)?;
         let read = lock(&self.control).clone();
         if let Some(value) = lock(&self.write_after_read).take() {
@@ -135,6 +160,7 @@ impl ControlStore for MemoryControl {
     }
 
     async fn create_action(&self, action: WorkflowAction) -> Result<Control, CoreError> {
+        self.recorder.note("ControlStore.create_action");
         pop(&self.faults)?;
         let current = lock(&self.control).clone();
         if current.value.is_some() {
@@ -148,6 +174,7 @@ impl ControlStore for MemoryControl {
         action: WorkflowAction,
         expected: &Control,
     ) -> Result<bool, CoreError> {
+        self.recorder.note("ControlStore.set_action_if");
         pop(&self.faults)?;
         if lock(&self.control).version != expected.version {
             return Ok(false);
@@ -157,11 +184,13 @@ impl ControlStore for MemoryControl {
     }
 
     async fn read_mirrors(&self) -> Result<BTreeMap<String, String>, CoreError> {
+        self.recorder.note("ControlStore.read_mirrors");
         pop(&self.faults)?;
         Ok(lock(&self.mirrors).clone())
     }
 
     async fn write_mirror(&self, name: &str, value: Option<&str>) -> Result<(), CoreError> {
+        self.recorder.note("ControlStore.write_mirror");
         pop(&self.faults)?;
         if *lock(&self.mirror_outage) {
             return Err(CoreError::service(
@@ -187,6 +216,7 @@ pub struct MemoryLedger {
     /// After the next successful write, this many calls fail: the response
     /// lost after the write, or the function crashed right after it.
     pub crash_after_write: Mutex<u32>,
+    pub recorder: Arc<Recorder>,
 }
 
 impl MemoryLedger {
@@ -218,11 +248,13 @@ impl MemoryLedger {
 
 impl Ledger for MemoryLedger {
     async fn head(&self) -> Result<Option<Head>, CoreError> {
+        self.recorder.note("Ledger.head");
         pop(&self.faults)?;
         Ok(lock(&self.head).clone())
     }
 
     async fn put_head(&self, head: &Head, expected: Option<u64>) -> Result<bool, CoreError> {
+        self.recorder.note("Ledger.put_head");
         pop(&self.faults)?;
         if !self.condition_holds(expected) {
             return Ok(false);
@@ -238,6 +270,7 @@ impl Ledger for MemoryLedger {
         expected: Option<u64>,
         entry: &CatalogEntry,
     ) -> Result<bool, CoreError> {
+        self.recorder.note("Ledger.put_head_with_entry");
         pop(&self.faults)?;
         if !self.condition_holds(expected) {
             return Ok(false);
@@ -257,6 +290,7 @@ impl Ledger for MemoryLedger {
     }
 
     async fn recent(&self, limit: usize) -> Result<Vec<CatalogEntry>, CoreError> {
+        self.recorder.note("Ledger.recent");
         pop(&self.faults)?;
         Ok(lock(&self.entries)
             .iter()
@@ -267,11 +301,13 @@ impl Ledger for MemoryLedger {
     }
 
     async fn catalog(&self) -> Result<Vec<CatalogEntry>, CoreError> {
+        self.recorder.note("Ledger.catalog");
         pop(&self.faults)?;
         Ok(lock(&self.entries).clone())
     }
 
     async fn entry(&self, sort_key: &str) -> Result<Option<CatalogEntry>, CoreError> {
+        self.recorder.note("Ledger.entry");
         pop(&self.faults)?;
         Ok(lock(&self.entries)
             .iter()
@@ -280,6 +316,7 @@ impl Ledger for MemoryLedger {
     }
 
     async fn mark_announced(&self, sort_key: &str) -> Result<(), CoreError> {
+        self.recorder.note("Ledger.mark_announced");
         pop(&self.faults)?;
         if let Some(e) = lock(&self.entries)
             .iter_mut()
@@ -346,6 +383,7 @@ pub struct ExportsWorld {
 
 pub struct MemoryExports {
     pub world: Mutex<ExportsWorld>,
+    pub recorder: Arc<Recorder>,
     clock: Arc<dyn Clock>,
 }
 
@@ -375,6 +413,7 @@ impl MemoryExports {
                 faults: VecDeque::new(),
                 exports: Vec::new(),
             }),
+            recorder: Arc::default(),
             clock,
         }
     }
@@ -421,6 +460,7 @@ impl MemoryExports {
 
 impl ExportService for MemoryExports {
     async fn backups(&self) -> Result<Pitr, ExportError> {
+        self.recorder.note("ExportService.backups");
         let now = self.service_now();
         let mut w = self.world();
         if let Some(f) = w.faults.pop_front() {
@@ -440,6 +480,7 @@ impl ExportService for MemoryExports {
     }
 
     async fn start(&self, request: &ExportRequest) -> Result<String, ExportError> {
+        self.recorder.note("ExportService.start");
         let now = self.service_now();
         let mut w = self.world();
         if let Some(f) = w.faults.pop_front() {
@@ -502,6 +543,7 @@ impl ExportService for MemoryExports {
     }
 
     async fn describe(&self, arn: &str) -> Result<ExportStatus, ExportError> {
+        self.recorder.note("ExportService.describe");
         let now = self.service_now();
         let mut w = self.world();
         if let Some(f) = w.faults.pop_front() {
@@ -543,6 +585,7 @@ impl ExportService for MemoryExports {
         request: &ExportRequest,
         since: Epoch,
     ) -> Result<Option<String>, ExportError> {
+        self.recorder.note("ExportService.find");
         let now = self.service_now();
         let mut w = self.world();
         if let Some(f) = w.faults.pop_front() {
@@ -577,6 +620,7 @@ pub struct MemoryNotifier {
     pub faults: Mutex<VecDeque<CoreError>>,
     /// The next publishes go out and then lose their response.
     pub lose_response: Mutex<u32>,
+    pub recorder: Arc<Recorder>,
     clock: Arc<dyn Clock>,
 }
 
@@ -594,6 +638,7 @@ impl MemoryNotifier {
             published: Mutex::default(),
             faults: Mutex::default(),
             lose_response: Mutex::default(),
+            recorder: Arc::default(),
             clock,
         }
     }
@@ -608,6 +653,7 @@ impl MemoryNotifier {
 
 impl Notifier for MemoryNotifier {
     async fn publish(&self, notification: &Notification) -> Result<String, CoreError> {
+        self.recorder.note("Notifier.publish");
         pop(&self.faults)?;
         let mut p = lock(&self.published);
         p.push(Published {
@@ -636,6 +682,7 @@ pub struct MemoryRuns {
     pub faults: Mutex<VecDeque<CoreError>>,
     /// How many requested runs the driver has started.
     pub taken: Mutex<usize>,
+    pub recorder: Arc<Recorder>,
 }
 
 impl MemoryRuns {
@@ -651,6 +698,7 @@ impl MemoryRuns {
 
 impl Runs for MemoryRuns {
     async fn start_run(&self, name: &str, _input: &serde_json::Value) -> Result<(), CoreError> {
+        self.recorder.note("Runs.start_run");
         pop(&self.faults)?;
         let mut r = lock(&self.requested);
         if !r.iter().any(|n| n == name) {

@@ -3,7 +3,9 @@
 
 use super::asl::{Execution, TaskError};
 use crate::clock::ManualClock;
-use crate::memory::{MemoryControl, MemoryExports, MemoryLedger, MemoryNotifier, MemoryRuns};
+use crate::memory::{
+    MemoryControl, MemoryExports, MemoryLedger, MemoryNotifier, MemoryRuns, Recorder,
+};
 use incx_core::config::{Config, NoticeConfig};
 use incx_core::contract::{
     parse, AdvanceInput, CheckInput, DecideInput, NotifyInput, StartInput, FUNCTIONS,
@@ -41,6 +43,8 @@ pub struct World {
     /// The next this many function calls are delivered twice (Lambda and
     /// Step Functions deliver at least once); the second answer counts.
     pub deliver_twice: std::sync::atomic::AtomicU32,
+    /// Which port methods each function called.
+    pub recorder: Arc<Recorder>,
     started: u32,
 }
 
@@ -65,12 +69,25 @@ impl World {
     pub fn new(config: Config, now: Epoch) -> Result<Self, String> {
         let clock = Arc::new(ManualClock::at(now));
         let definition: Value = serde_json::from_str(DEFINITION).map_err(|e| e.to_string())?;
-        let exports = Arc::new(MemoryExports::new(clock.clone(), now - 86_400));
-        let control = Arc::new(MemoryControl::new(clock.clone()));
+        let recorder = Arc::new(Recorder::default());
+        let mut exports = MemoryExports::new(clock.clone(), now - 86_400);
+        exports.recorder = recorder.clone();
+        let exports = Arc::new(exports);
+        let mut control = MemoryControl::new(clock.clone());
+        control.recorder = recorder.clone();
         control.set("RUN");
-        let ledger = Arc::new(MemoryLedger::default());
-        let notifier = Arc::new(MemoryNotifier::new(clock.clone()));
-        let runs = Arc::new(MemoryRuns::default());
+        let control = Arc::new(control);
+        let ledger = Arc::new(MemoryLedger {
+            recorder: recorder.clone(),
+            ..MemoryLedger::default()
+        });
+        let mut notifier = MemoryNotifier::new(clock.clone());
+        notifier.recorder = recorder.clone();
+        let notifier = Arc::new(notifier);
+        let runs = Arc::new(MemoryRuns {
+            recorder: recorder.clone(),
+            ..MemoryRuns::default()
+        });
         let announcer = Announcer {
             config: NoticeConfig {
                 table_name: config.table_name.clone(),
@@ -98,6 +115,7 @@ impl World {
             announcer,
             definition,
             deliver_twice: std::sync::atomic::AtomicU32::new(0),
+            recorder,
             started: 0,
         })
     }
@@ -140,10 +158,17 @@ impl World {
             .deliver_twice
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
             .is_ok();
+        let function = FUNCTIONS
+            .iter()
+            .find(|(_, r)| *r == resource)
+            .map(|(name, _)| *name);
+        self.recorder.calling(function);
         if twice {
             let _first = self.invoke_once(resource, input.clone()).await;
         }
-        self.invoke_once(resource, input).await
+        let out = self.invoke_once(resource, input).await;
+        self.recorder.calling(None);
+        out
     }
 
     async fn invoke_once(&self, resource: &str, input: Value) -> Result<Value, TaskError> {

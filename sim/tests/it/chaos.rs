@@ -100,10 +100,51 @@ fn chaos_keeps_the_chain_whole() {
                 started.elapsed().as_secs_f64()
             );
             write_summary(&stats, None);
+            check_port_calls(
+                &stats,
+                env_u64("INCX_CHAOS_DAYS").is_none() && env_u64("INCX_CHAOS_SEED").is_none(),
+            );
         }
         Err(f) => {
             write_summary(&Stats::default(), Some(&f));
             panic!("{f}");
+        }
+    }
+}
+
+/// `contracts/port_calls.json`: the port methods each function called in
+/// the chaos run, from which the template test derives its permissions. The
+/// default run writes (under INCX_BLESS) and checks it whole; any other run
+/// checks that it called nothing the file lacks.
+fn check_port_calls(stats: &Stats, whole: bool) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../contracts/port_calls.json");
+    let value = serde_json::json!({
+        "_comment": "Port methods each function called in the default chaos run (sim/tests/it/chaos.rs; INCX_BLESS=1 rewrites this file). tests/infra/test_least_privilege.py joins it with contracts/adapter_actions.json.",
+        "functions": stats.port_calls,
+    });
+    let text = format!("{}\n", serde_json::to_string_pretty(&value).unwrap());
+    if whole && std::env::var_os("INCX_BLESS").is_some() {
+        std::fs::write(&path, &text).unwrap();
+    }
+    let committed: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_default())
+            .unwrap_or_default();
+    if whole {
+        assert_eq!(
+            committed["functions"], value["functions"],
+            "contracts/port_calls.json is stale: rerun the chaos test with INCX_BLESS=1 and review the diff"
+        );
+        return;
+    }
+    for (function, calls) in &stats.port_calls {
+        for call in calls {
+            let known = committed["functions"][function]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|c| c == call));
+            assert!(
+                known,
+                "{function} called {call}, which contracts/port_calls.json (and so its role) lacks"
+            );
         }
     }
 }
