@@ -4,8 +4,9 @@
 //! [`chain`] reads such a chain (discovery, checksums, ordering, applying the
 //! changes) into the table state plus a report; [`table`] reads the live
 //! table from DynamoDB; [`output`] renders a verification as text or JSON.
-//! The `incx` binary wires them together.
+//! [`commands`] holds the `incx` subcommands.
 
 pub mod chain;
+pub mod commands;
 pub mod output;
 pub mod table;
