@@ -1,6 +1,7 @@
 //! The pure domain: plain data and functions over it, property-testable.
 //! No I/O, no AWS type, no async.
 
+pub mod catalog;
 pub mod control;
 pub mod decision;
 pub mod export;
