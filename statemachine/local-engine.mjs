@@ -180,7 +180,17 @@ const decide = (...outcomes) => {
 const START = { outcome: 'START_INCREMENTAL', export: EXPORT, ledgerVersion: 7, blocksBehind: 0 };
 const FAST = { WaitForExport: 0, WaitUntilDue: 0 };
 
-const ONE_WINDOW = ['Decide', 'Route', 'StartExport', 'AfterStart', 'WaitForExport', 'CheckStatus', 'AfterCheck', 'AdvanceState', 'AfterAdvance', 'NotifyAndEnd'];
+const ONE_WINDOW = ['Decide', 'Route', 'StartExport', 'AfterStart', 'WaitForExport', 'CheckStatus', 'AdvanceState', 'NotifyAndEnd'];
+const running = () => fail('ExportRunning', 'export IN_PROGRESS');
+/** check-status answering ExportRunning `n` times, then COMPLETED. */
+const runningThenCompleted = (n) => {
+  let calls = 0;
+  return async (i) => {
+    calls += 1;
+    if (calls <= n) throw running();
+    return completed(i);
+  };
+};
 
 function scenarios() {
   const oneWindowDecide = decide(START);
@@ -214,8 +224,9 @@ function scenarios() {
         Decide: decide({ outcome: 'RESUME', export: { ...EXPORT, exportArn: EXPORT_ARN }, waitSeconds: 1, blocksBehind: 0 }),
         CheckStatus: completed,
         AdvanceState: (i) => out(i, { outcome: 'ALREADY_RECORDED', drain: false }),
+        NotifyAndEnd: (i) => out(i, { outcome: 'NOTHING' }),
       },
-      expect: { status: 'SUCCEEDED', path: ['Decide', 'Route', 'WaitForExport', 'CheckStatus', 'AfterCheck', 'AdvanceState', 'AfterAdvance', 'Done'] },
+      expect: { status: 'SUCCEEDED', path: ['Decide', 'Route', 'WaitForExport', 'CheckStatus', 'AdvanceState', 'NotifyAndEnd'] },
       check: (run) => {
         const at = (type) => run.events.find((e) => e.type === type && e.state.name === 'WaitForExport')?.timestamp;
         const waited = at('StateExited') - at('StateEntered');
@@ -238,17 +249,60 @@ function scenarios() {
         CheckStatus: completed, AdvanceState: advanced(false), NotifyAndEnd: published,
       },
       waitTimeOverrides: FAST,
-      expect: { status: 'SUCCEEDED', path: ONE_WINDOW, transitions: 11 },
+      expect: { status: 'SUCCEEDED', path: ONE_WINDOW, transitions: 9 },
     },
     {
-      name: 'drain loop',
+      name: 'export still running: each look again is one Retry, one billed transition',
+      input: { time: TIME },
+      handlers: { Decide: decide(START), StartExport: started, CheckStatus: runningThenCompleted(3), AdvanceState: advanced(false), NotifyAndEnd: published },
+      waitTimeOverrides: FAST,
+      retryIntervalOverrides: { CheckStatus: 0 },
+      expect: { status: 'SUCCEEDED', path: ONE_WINDOW, transitions: 11 },
+      check: (run) => {
+        const retried = run.events.filter((e) => e.type === 'StateRetried' && e.state.name === 'CheckStatus').length;
+        return retried === 3 ? null : `CheckStatus retried ${retried} times, not 3`;
+      },
+    },
+    {
+      name: 'export outlasts the Retry: caught, waits again, looks again',
+      definition: (d) => { d.States.CheckStatus.Retry[0].MaxAttempts = 2; },
+      input: { time: TIME },
+      handlers: { Decide: decide(START), StartExport: started, CheckStatus: runningThenCompleted(3), AdvanceState: advanced(false), NotifyAndEnd: published },
+      waitTimeOverrides: FAST,
+      retryIntervalOverrides: { CheckStatus: 0 },
+      expect: {
+        status: 'SUCCEEDED',
+        path: ['Decide', 'Route', 'StartExport', 'AfterStart', 'WaitForExport', 'CheckStatus', 'WaitForExport', 'CheckStatus', 'AdvanceState', 'NotifyAndEnd'],
+        transitions: 12,
+      },
+    },
+    {
+      name: 'pending announcements first, then decide again',
       input: { time: TIME },
       handlers: {
-        Decide: decide(START, { outcome: 'NOT_DUE', exportableAt: null, reason: 'caught up' }),
-        StartExport: started, CheckStatus: completed, AdvanceState: advanced(true), NotifyAndContinue: published,
+        Decide: decide({ outcome: 'ANNOUNCE', pending: 2 }, { outcome: 'NOT_DUE', exportableAt: null, reason: 'caught up' }),
+        AnnouncePending: published,
       },
-      waitTimeOverrides: FAST,
-      expect: { status: 'SUCCEEDED', path: [...ONE_WINDOW.slice(0, -1), 'NotifyAndContinue', 'Decide', 'Route', 'Done'] },
+      expect: { status: 'SUCCEEDED', path: ['Decide', 'Route', 'AnnouncePending', 'Decide', 'Route', 'Done'] },
+    },
+    {
+      name: 'announcements cannot go out: the run goes on and says so',
+      input: { time: TIME },
+      handlers: (() => {
+        const d = decide({ outcome: 'ANNOUNCE', pending: 1 }, { outcome: 'NOT_DUE', exportableAt: null, reason: 'caught up' });
+        return { Decide: d, AnnouncePending: async () => { throw fail('SnsUnavailable', 'topic unreachable'); } };
+      })(),
+      expect: { status: 'SUCCEEDED', path: ['Decide', 'Route', 'AnnouncePending', 'Decide', 'Route', 'Done'] },
+      check: (run) => {
+        const second = run.events.filter((e) => e.type === 'StateEntered' && e.state.name === 'Decide')[1];
+        return second?.state.input?.announceFailed?.Error === 'SnsUnavailable' ? null : `second Decide got ${JSON.stringify(second?.state.input)}`;
+      },
+    },
+    {
+      name: 'lost the race or deferred: the run ends, the other run or the next one exports',
+      input: { time: TIME },
+      handlers: { Decide: decide(START), StartExport: (i) => out(i, { outcome: 'LOST_RACE', reason: 'another run holds the window' }) },
+      expect: { status: 'SUCCEEDED', path: ['Decide', 'Route', 'StartExport', 'AfterStart', 'Done'] },
     },
     {
       name: 'runaway DUE_SOON loop stopped by the transition budget',
