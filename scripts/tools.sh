@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs the project's tools into a cache folder outside the repo, idempotently.
 # Prints the environment to source: `eval "$(scripts/tools.sh env)"`.
+#   all     everything the tests and the demo need (the default)
+#   deploy  only what `make build` and `make deploy` need: the Rust target,
+#           cargo-lambda, zig and the SAM CLI (no checkov, moto, pytest or Node)
 # Why a cache outside the repo: CI runs on a fresh clone, and a reinstall of the
 # Python and Node tools and a cold build of the AWS SDK crates would cost minutes.
 set -euo pipefail
@@ -12,7 +15,8 @@ NODE_DIR="$CACHE/node"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 # Pinned versions: the ones tried on these machines (see README, Toolchain).
-PY_TOOLS=(cargo-lambda==1.9.2 ziglang==0.17.1 aws-sam-cli==1.170.0 cfn-lint==1.58.0 "moto[server]==5.2.5" pytest==8.4.2)
+DEPLOY_PY_TOOLS=(cargo-lambda==1.9.2 ziglang==0.17.1 aws-sam-cli==1.170.0)
+PY_TOOLS=("${DEPLOY_PY_TOOLS[@]}" cfn-lint==1.58.0 "moto[server]==5.2.5" pytest==8.4.2)
 CHECKOV=checkov==3.3.30
 
 log() { printf '[tools] %s\n' "$*" >&2; }
@@ -24,31 +28,47 @@ export PATH="$VENV/bin:$NODE_DIR/node_modules/.bin:$CHECKOV_VENV/bin:\$PATH"
 export XDG_CACHE_HOME="${XDG_CACHE_HOME:-$HOME/.cache}"
 export ZIG_GLOBAL_CACHE_DIR="$CACHE/zig"
 export SAM_CLI_TELEMETRY=0
-export AWS_DEFAULT_REGION="\${AWS_DEFAULT_REGION:-us-east-1}"
 EOT
+  # No AWS region here: a deploy takes it from the operator's profile or
+  # samconfig.toml. The local runs name theirs (us-east-1) themselves.
 }
+
+stamp() { printf '%s ' "$@" | md5sum | cut -c1-8; }
 
 install_rust_target() {
   if ! rustup target list --installed | grep -q aarch64-unknown-linux-gnu; then
     log "adding Rust target aarch64-unknown-linux-gnu"
     rustup target add aarch64-unknown-linux-gnu >&2
   fi
+}
+
+install_rust_lints() {
   rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt >&2
 }
 
+# The deploy tools are a subset of the full venv: either stamp will do.
+install_python_deploy() {
+  if [ ! -e "$VENV/.stamp-$(stamp "${PY_TOOLS[@]}")" ] && [ ! -e "$VENV/.stamp-deploy-$(stamp "${DEPLOY_PY_TOOLS[@]}")" ]; then
+    log "installing the deploy tools into $VENV (cargo-lambda, zig, SAM CLI; once)"
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install -q --disable-pip-version-check "${DEPLOY_PY_TOOLS[@]}" </dev/null >&2
+    touch "$VENV/.stamp-deploy-$(stamp "${DEPLOY_PY_TOOLS[@]}")"
+  fi
+}
+
 install_python() {
-  local stamp="$VENV/.stamp-$(printf '%s ' "${PY_TOOLS[@]}" | md5sum | cut -c1-8)"
+  local stamp="$VENV/.stamp-$(stamp "${PY_TOOLS[@]}")"
   if [ ! -e "$stamp" ]; then
     log "installing Python tools into $VENV (about a minute, once)"
     python3 -m venv "$VENV"
-    "$VENV/bin/pip" install -q --disable-pip-version-check "${PY_TOOLS[@]}" >&2
+    "$VENV/bin/pip" install -q --disable-pip-version-check "${PY_TOOLS[@]}" </dev/null >&2
     touch "$stamp"
   fi
   # checkov pins an older boto3 that breaks aws-sam-cli: it gets its own venv.
   if [ ! -e "$CHECKOV_VENV/.stamp-$CHECKOV" ]; then
     log "installing checkov into $CHECKOV_VENV (once)"
     python3 -m venv "$CHECKOV_VENV"
-    "$CHECKOV_VENV/bin/pip" install -q --disable-pip-version-check "$CHECKOV" >&2
+    "$CHECKOV_VENV/bin/pip" install -q --disable-pip-version-check "$CHECKOV" </dev/null >&2
     touch "$CHECKOV_VENV/.stamp-$CHECKOV"
   fi
 }
@@ -59,16 +79,17 @@ install_node() {
     log "installing Node 22, aws-local-stepfunctions and asl-validator into $NODE_DIR (once)"
     mkdir -p "$NODE_DIR"
     cp "$HERE/tests/package.json" "$NODE_DIR/package.json"
-    (cd "$NODE_DIR" && npm install --no-audit --no-fund --loglevel=error >&2)
+    (cd "$NODE_DIR" && npm install --no-audit --no-fund --loglevel=error </dev/null >&2)
     touch "$NODE_DIR/.stamp-$want"
   fi
 }
 
 case "${1:-all}" in
   env) env_lines ;;
-  all) install_rust_target; install_python; install_node; env_lines ;;
-  rust) install_rust_target ;;
+  all) install_rust_target; install_rust_lints; install_python; install_node; env_lines ;;
+  deploy) install_rust_target; install_python_deploy; env_lines ;;
+  rust) install_rust_target; install_rust_lints ;;
   python) install_python ;;
   node) install_node ;;
-  *) echo "usage: $0 [all|env|rust|python|node]" >&2; exit 2 ;;
+  *) echo "usage: $0 [all|deploy|env|rust|python|node]" >&2; exit 2 ;;
 esac

@@ -12,7 +12,9 @@
 3. create: moto server's CloudFormation creates the stack;
 4. complete: moto's CloudFormation ignores some resource types and drops some
    properties (listed in MOTO_SKIPS); each of those is created or applied here
-   from the translated template's own properties, and said so in `notes`;
+   from the translated template's own properties, or, where moto would
+   enforce what local plain-HTTP requests cannot meet (the TLS-only bucket
+   policies), kept as written for the check; `notes` says which;
 5. read back: the functions' environment (per function), the state machine
    definition with its DefinitionSubstitutions filled, the tables, the
    bucket, the topic and its subscriptions with their filter policies, the
