@@ -115,6 +115,13 @@ def test_the_migration_deploys_over_the_originals_leftovers(moto):
         print(f"rehearsal: NOT rehearsed here: {gap}")
 
 
+def why(refusal: str) -> str:
+    """The service's words in a refusal (moto's log-group error reaches boto3
+    as an unparsed body, so find them in the text)."""
+    at = refusal.find("AlreadyExist")
+    return refusal[max(at - 20, 0):at + 120] if at >= 0 else refusal[:160]
+
+
 def template_as(tmp_path: Path, changes: list[tuple[str, str]]) -> Path:
     text = stack.TEMPLATE.read_text()
     for old, new in changes:
@@ -148,7 +155,7 @@ def test_the_template_as_it_was_is_refused(moto, tmp_path, changes, refusal):
     with pytest.raises(stack.StackError) as refused:
         stack.create(moto.url, MIGRATION, template_path=template_as(tmp_path, changes))
     assert refusal in str(refused.value), str(refused.value)
-    print(f"\nrehearsal: the old template is refused: {str(refused.value)[:160]}")
+    print(f"\nrehearsal: the old template is refused: {why(str(refused.value))}")
 
 
 def test_a_new_bucket_over_the_originals_retained_buckets_is_refused(moto):
@@ -157,4 +164,4 @@ def test_a_new_bucket_over_the_originals_retained_buckets_is_refused(moto):
     leave_the_originals_leftovers(stack.clients(moto.url))
     with pytest.raises(stack.StackError) as refused:
         stack.create(moto.url, {**MIGRATION, "DataExportBucketName": ""})
-    print(f"\nrehearsal: without DataExportBucketName: {str(refused.value)[:160]}")
+    print(f"\nrehearsal: without DataExportBucketName: {why(str(refused.value))}")
