@@ -7,7 +7,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::chain::{
-    exports_root, format_utc, seconds_value, ChainReport, Comparison, ExportType, WindowIssue,
+    exports_root, format_utc, seconds_value, ChainReport, ChecksumKind, Comparison, ExportType,
+    WindowIssue,
 };
 
 /// How many keys of each kind of difference are shown.
@@ -73,9 +74,9 @@ impl VerifyOutput {
             .map(|(from, to)| [seconds_value(from), seconds_value(to)])
             .collect();
         let differences = comparison.map(|c| Differences {
-            missing: first_keys(&c.missing),
-            extra: first_keys(&c.extra),
-            different: first_keys(&c.different),
+            missing: first_keys(c.missing_count, &c.missing),
+            extra: first_keys(c.extra_count, &c.extra),
+            different: first_keys(c.different_count, &c.different),
         });
         let item_differences = comparison.map_or(0, Comparison::differences);
         let ok = report.is_clean() && item_differences == 0;
@@ -103,13 +104,13 @@ impl VerifyOutput {
         };
         let _ = writeln!(
             out,
-            "Chain in s3://{}/{} (key attributes: {keys})",
-            self.bucket, self.exports_root
+            "Chain in s3://{}/{} from the {} (key attributes: {keys})",
+            self.bucket, self.exports_root, r.source
         );
         let _ = writeln!(
             out,
-            "  {:>3}  {:<26} {:<12} {:<20}  {:<20}  {:>10} {:>12} {:>6}",
-            "#", "export", "type", "from (UTC)", "to (UTC)", "items", "bytes", "files"
+            "  {:>3}  {:<26} {:<12} {:<14} {:<20}  {:<20}  {:>10} {:>12} {:>6}",
+            "#", "export", "type", "format", "from (UTC)", "to (UTC)", "items", "bytes", "files"
         );
         for (n, e) in r.exports.iter().enumerate() {
             let (kind, from) = match e.export_type {
@@ -118,10 +119,11 @@ impl VerifyOutput {
             };
             let _ = writeln!(
                 out,
-                "  {:>3}  {:<26} {:<12} {:<20}  {:<20}  {:>10} {:>12} {:>6}",
+                "  {:>3}  {:<26} {:<12} {:<14} {:<20}  {:<20}  {:>10} {:>12} {:>6}",
                 n + 1,
                 e.id,
                 kind,
+                e.format,
                 from,
                 format_utc(e.to),
                 e.items,
@@ -137,6 +139,22 @@ impl VerifyOutput {
             r.files,
             r.items
         );
+        if !r.unknown_exports.is_empty() {
+            let _ = writeln!(
+                out,
+                "Exports the ledger does not know (not read) : {}",
+                r.unknown_exports.len()
+            );
+            for u in &r.unknown_exports {
+                let kind = match u.export_type {
+                    Some(ExportType::Full) => "full export",
+                    Some(ExportType::Incremental) => "incremental export",
+                    None => "unreadable summary",
+                };
+                let time = u.time.map(format_utc).unwrap_or_default();
+                let _ = writeln!(out, "  {} ({kind} {time}): {}", u.id, u.summary_key);
+            }
+        }
         if !r.ignored.is_empty() {
             let _ = writeln!(out, "Ignored {} export(s):", r.ignored.len());
             for i in &r.ignored {
@@ -156,22 +174,33 @@ impl VerifyOutput {
         section(
             &mut out,
             "Checksum errors",
-            r.checksum_errors.iter().map(|c| {
-                format!(
+            r.checksum_errors.iter().map(|c| match c.kind {
+                ChecksumKind::Missing => format!("{}: no checksum to check it with", c.key),
+                ChecksumKind::Mismatch => format!(
                     "{}: expected {}, got {}",
                     c.key,
                     c.expected.as_deref().unwrap_or("?"),
                     c.actual.as_deref().unwrap_or("?")
-                )
+                ),
             }),
         );
         if !r.checksum_warnings.is_empty() {
             section(
                 &mut out,
-                "Missing checksums (warning)",
+                "Missing checksums (allowed by --allow-missing-checksums)",
                 r.checksum_warnings.iter().map(|c| c.key.clone()),
             );
         }
+        section(
+            &mut out,
+            "Count errors",
+            r.count_errors.iter().map(|c| {
+                format!(
+                    "{}: {} says {} lines, {} read",
+                    c.of, c.manifest, c.expected, c.actual
+                )
+            }),
+        );
         if !r.data_errors.is_empty() {
             section(&mut out, "Data errors", r.data_errors.iter().cloned());
         }
@@ -209,9 +238,9 @@ impl VerifyOutput {
     }
 }
 
-fn first_keys(keys: &[String]) -> DifferenceList {
+fn first_keys(count: u64, keys: &[String]) -> DifferenceList {
     DifferenceList {
-        count: keys.len() as u64,
+        count,
         first: keys
             .iter()
             .take(FIRST_KEYS)

@@ -1,10 +1,13 @@
-//! Finding the exports: by listing `[prefix/]AWSDynamoDB/` for
-//! `<ExportId>/manifest-summary.json`, or from an explicit list of summary
-//! keys; then loading and checksum-checking each summary.
+//! Finding the exports: from the ledger's catalog, by listing
+//! `[prefix/]AWSDynamoDB/` for `<ExportId>/manifest-summary.json`, or from
+//! an explicit list of summary keys; then loading and checksum-checking
+//! each summary. With the ledger, the listing still runs, to report the
+//! exports under the prefix that the ledger does not know.
 
 use super::checksum::{verify_manifest, ManifestChecksum};
 use super::error::{ChainError, StoreError};
-use super::report::{ChainReport, ChecksumKind, ChecksumProblem};
+use super::ledger::LedgerChain;
+use super::report::{ChainReport, ChecksumKind, ChecksumProblem, UnknownExport};
 use super::store::ObjectStore;
 use super::summary::{parse_summary, ExportSummary, SUMMARY_FILE};
 
@@ -16,8 +19,21 @@ pub enum ChainSource {
         /// The exports' S3 prefix, if any.
         prefix: Option<String>,
     },
-    /// These `manifest-summary.json` keys (e.g. from the ledger catalog).
+    /// These `manifest-summary.json` keys.
     Manifests(Vec<String>),
+    /// The current chain of the ledger's catalog.
+    Ledger(LedgerChain),
+}
+
+impl ChainSource {
+    /// What the report calls this source.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Discover { prefix } => format!("listing of {}", exports_root(prefix.as_deref())),
+            Self::Manifests(keys) => format!("{} manifest(s) given", keys.len()),
+            Self::Ledger(ledger) => format!("ledger table {}", ledger.table),
+        }
+    }
 }
 
 /// `[prefix/]AWSDynamoDB/` for an optional prefix.
@@ -41,6 +57,10 @@ pub async fn summary_keys<S: ObjectStore>(
             Err(ChainError::NoExports("the given manifest list".into()))
         }
         ChainSource::Manifests(keys) => Ok(keys.clone()),
+        ChainSource::Ledger(ledger) if ledger.manifests.is_empty() => Err(ChainError::NoExports(
+            format!("the current chain of ledger table {}", ledger.table),
+        )),
+        ChainSource::Ledger(ledger) => Ok(ledger.manifests.clone()),
         ChainSource::Discover { prefix } => {
             let root = exports_root(prefix.as_deref());
             let keys: Vec<String> = store
@@ -57,6 +77,43 @@ pub async fn summary_keys<S: ObjectStore>(
     }
 }
 
+/// The exports under the ledger's prefix that its catalog does not name.
+/// A bucket that may not be listed only loses this check.
+pub async fn unknown_exports<S: ObjectStore>(
+    store: &S,
+    ledger: &LedgerChain,
+) -> Result<Vec<UnknownExport>, ChainError> {
+    let root = exports_root(ledger.prefix.as_deref());
+    let listed = match store.list(&root).await {
+        Ok(keys) => keys,
+        Err(StoreError::AccessDenied(_)) => return Ok(Vec::new()),
+        Err(other) => return Err(other.into()),
+    };
+    let mut out = Vec::new();
+    for key in listed
+        .into_iter()
+        .filter(|k| is_summary_key(&root, k) && !ledger.known.contains(k))
+    {
+        let summary = match store.get(&key).await {
+            Ok(bytes) => parse_summary(&key, &bytes).ok(),
+            Err(StoreError::NotFound(_)) => None,
+            Err(other) => return Err(other.into()),
+        };
+        let id = key
+            .strip_prefix(&root)
+            .and_then(|rest| rest.split('/').next())
+            .unwrap_or_default()
+            .to_string();
+        out.push(UnknownExport {
+            summary_key: key,
+            id,
+            export_type: summary.as_ref().map(|s| s.export_type),
+            time: summary.and_then(|s| s.window()).map(|(_, to)| to),
+        });
+    }
+    Ok(out)
+}
+
 /// `root<id>/manifest-summary.json`, with exactly one folder level.
 fn is_summary_key(root: &str, key: &str) -> bool {
     key.strip_prefix(root)
@@ -71,6 +128,7 @@ pub async fn load_summaries<S: ObjectStore>(
     store: &S,
     keys: &[String],
     report: &mut ChainReport,
+    allow_missing: bool,
 ) -> Result<Vec<ExportSummary>, ChainError> {
     let mut summaries = Vec::with_capacity(keys.len());
     for key in keys {
@@ -82,7 +140,8 @@ pub async fn load_summaries<S: ObjectStore>(
             }
             Err(other) => return Err(other.into()),
         };
-        record_manifest_checksum(verify_manifest(store, key, &bytes).await?, key, report);
+        let outcome = verify_manifest(store, key, &bytes).await?;
+        record_manifest_checksum(outcome, key, report, allow_missing);
         match parse_summary(key, &bytes) {
             Ok(summary) => summaries.push(summary),
             Err(why) => report.data_errors.push(format!("{key}: {why}")),
@@ -91,20 +150,25 @@ pub async fn load_summaries<S: ObjectStore>(
     Ok(summaries)
 }
 
-/// Files a manifest's checksum outcome in the report.
+/// Files a manifest's checksum outcome in the report: a missing one is an
+/// error unless `allow_missing`.
 pub(crate) fn record_manifest_checksum(
     outcome: ManifestChecksum,
     json_key: &str,
     report: &mut ChainReport,
+    allow_missing: bool,
 ) {
     match outcome {
         ManifestChecksum::Valid { .. } => {}
-        ManifestChecksum::Missing => report.checksum_warnings.push(ChecksumProblem {
-            key: json_key.to_string(),
-            kind: ChecksumKind::Missing,
-            expected: None,
-            actual: None,
-        }),
+        ManifestChecksum::Missing => report.missing_checksum(
+            ChecksumProblem {
+                key: json_key.to_string(),
+                kind: ChecksumKind::Missing,
+                expected: None,
+                actual: None,
+            },
+            allow_missing,
+        ),
         ManifestChecksum::Mismatch {
             key,
             expected,

@@ -32,6 +32,17 @@ pub enum ChainError {
     /// No readable full export among the exports found.
     #[error("no full export found among {0} export(s)")]
     NoFullExport(usize),
+    /// A time asked for is not where a window of the chain ends.
+    #[error("{at} is not a boundary of a completed window of the chain; the boundaries are: {boundaries}")]
+    NotABoundary {
+        /// The time asked for (UTC).
+        at: String,
+        /// The chain's boundaries (UTC), in order.
+        boundaries: String,
+    },
+    /// Local disk or a reader thread failed.
+    #[error("{0}")]
+    Io(String),
 }
 
 /// A DynamoDB value or item that cannot be understood.

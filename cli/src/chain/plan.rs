@@ -109,6 +109,7 @@ mod tests {
             output_view: None,
             manifest_files_key: String::new(),
             item_count: None,
+            output_format: "DYNAMODB_JSON".into(),
         }
     }
 

@@ -23,6 +23,8 @@ pub struct ExportReport {
     pub to: i64,
     /// `outputView` of an incremental export.
     pub output_view: Option<String>,
+    /// `outputFormat` (`DYNAMODB_JSON` or `ION`: both are read).
+    pub format: String,
     /// Lines read: items of a full export, changes of an incremental one.
     pub items: u64,
     /// Gzip bytes of its data files.
@@ -70,7 +72,8 @@ pub struct IgnoredExport {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ChecksumKind {
-    /// No checksum to compare with (a warning).
+    /// No checksum to compare with (an error, or a warning with
+    /// `--allow-missing-checksums`).
     Missing,
     /// The bytes do not have the MD5 recorded for them (an error).
     Mismatch,
@@ -89,13 +92,46 @@ pub struct ChecksumProblem {
     pub actual: Option<String>,
 }
 
+/// A count the service recorded that the lines read do not match.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CountMismatch {
+    /// The manifest that gives the count (`manifest-files.json` for a data
+    /// file's, `manifest-summary.json` for an export's).
+    pub manifest: String,
+    /// The data file, or the export id.
+    pub of: String,
+    /// The count recorded.
+    pub expected: u64,
+    /// The lines read.
+    pub actual: u64,
+}
+
+/// An export in S3 that the ledger does not know: reported, not read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnknownExport {
+    /// Its `manifest-summary.json`.
+    pub summary_key: String,
+    /// Export id.
+    pub id: String,
+    /// Full or incremental, when its summary could be read.
+    #[serde(rename = "type")]
+    pub export_type: Option<ExportType>,
+    /// Its time (a full export's) or window end, epoch ms.
+    pub time: Option<i64>,
+}
+
 /// The report of one chain read.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ChainReport {
     /// The chain in order: the full export first.
     pub exports: Vec<ExportReport>,
+    /// Where the chain came from: the ledger table, a listing, or a list.
+    pub source: String,
     /// Exports found but left out (older full exports, older chain).
     pub ignored: Vec<IgnoredExport>,
+    /// Exports under the prefix that the ledger does not know (e.g. a full
+    /// export made by hand): reported, not read.
+    pub unknown_exports: Vec<UnknownExport>,
     /// Key attributes used (given, described, or inferred).
     pub key_attributes: Vec<String>,
     /// Items in the resulting table state.
@@ -110,8 +146,10 @@ pub struct ChainReport {
     pub overlaps: Vec<WindowIssue>,
     /// Wrong checksums (errors).
     pub checksum_errors: Vec<ChecksumProblem>,
-    /// Missing checksums (warnings).
+    /// Missing checksums allowed by `--allow-missing-checksums`.
     pub checksum_warnings: Vec<ChecksumProblem>,
+    /// Item counts in the manifests that the lines read do not match.
+    pub count_errors: Vec<CountMismatch>,
     /// Unreadable or missing manifests and data files, malformed lines.
     pub data_errors: Vec<String>,
     /// Anything else worth a look that does not fail verification.
@@ -120,12 +158,22 @@ pub struct ChainReport {
 
 impl ChainReport {
     /// Whether the chain is complete and intact: no gap, overlap, checksum
-    /// error or data error.
+    /// error, count error or data error.
     pub fn is_clean(&self) -> bool {
         self.gaps.is_empty()
             && self.overlaps.is_empty()
             && self.checksum_errors.is_empty()
+            && self.count_errors.is_empty()
             && self.data_errors.is_empty()
+    }
+
+    /// Files a missing checksum: an error, or a warning when allowed.
+    pub fn missing_checksum(&mut self, problem: ChecksumProblem, allowed: bool) {
+        if allowed {
+            self.checksum_warnings.push(problem);
+        } else {
+            self.checksum_errors.push(problem);
+        }
     }
 
     /// The windows of the chain's exports, in order, epoch ms.

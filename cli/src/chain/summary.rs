@@ -44,6 +44,8 @@ pub struct ExportSummary {
     pub manifest_files_key: String,
     /// The summary's `itemCount`.
     pub item_count: Option<u64>,
+    /// The summary's `outputFormat` (`DYNAMODB_JSON` when absent).
+    pub output_format: String,
 }
 
 impl ExportSummary {
@@ -69,6 +71,7 @@ struct RawSummary {
     output_view: Option<String>,
     manifest_files_s3_key: Option<String>,
     item_count: Option<Value>,
+    output_format: Option<String>,
 }
 
 /// Parses the summary stored at `summary_key`.
@@ -122,6 +125,9 @@ pub fn parse_summary(summary_key: &str, bytes: &[u8]) -> Result<ExportSummary, S
         output_view: raw.output_view,
         manifest_files_key,
         item_count,
+        output_format: raw
+            .output_format
+            .unwrap_or_else(|| "DYNAMODB_JSON".to_string()),
     };
     match summary.window() {
         Some((from, to)) if from <= to => Ok(summary),

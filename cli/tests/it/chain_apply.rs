@@ -3,9 +3,9 @@
 
 use super::common::*;
 use incx_cli::chain::{
-    compare_with_table, key_of, read_chain, ChainSource, ExportType, Item, ReadOptions,
+    compare_with_table, key_of, read_chain, ChainSource, ExportType, ReadOptions,
 };
-use serde_json::{json, Value};
+use serde_json::json;
 
 fn discover() -> ChainSource {
     ChainSource::Discover {
@@ -14,8 +14,7 @@ fn discover() -> ChainSource {
 }
 
 fn key(pk: &str, sk: &str) -> String {
-    let item: Item = keys(pk, sk).as_object().cloned().unwrap_or_default();
-    key_of(&item, &["pk".into(), "sk".into()]).unwrap()
+    key_of(&keys(pk, sk), &["pk".into(), "sk".into()]).unwrap()
 }
 
 /// A full export and two incrementals (NEW_AND_OLD_IMAGES, then NEW_IMAGE).
@@ -94,7 +93,7 @@ async fn full_and_two_incrementals_are_applied() {
 
     let state = &result.state;
     assert_eq!(state.len(), 3);
-    let get = |pk, sk| state.get(&key(pk, sk)).cloned().map(Value::Object);
+    let get = |pk, sk| state.get(&key(pk, sk)).unwrap();
     assert_eq!(get("a", "1"), Some(item("a", "1", json!({"v": n("10")}))));
     assert_eq!(get("b", "1"), None, "NEW_AND_OLD_IMAGES delete applied");
     assert_eq!(get("c", "1"), None, "NEW_IMAGE delete (Keys only) applied");
@@ -128,9 +127,11 @@ async fn explicit_manifest_list_reads_the_same_chain_and_ignores_stray_data() {
     )
     .await
     .unwrap();
-    assert_eq!(by_list.report, by_keys.report);
+    let mut by_keys_report = by_keys.report.clone();
+    by_keys_report.source.clone_from(&by_list.report.source);
+    assert_eq!(by_list.report, by_keys_report);
     assert_eq!(by_keys.state.len(), 3);
-    assert!(by_keys.state.get(&key("zz", "9")).is_none());
+    assert!(by_keys.state.get(&key("zz", "9")).unwrap().is_none());
 }
 
 #[tokio::test]
@@ -142,12 +143,15 @@ async fn given_key_attributes_are_used_and_progress_is_reported() {
     let options = ReadOptions {
         key_attributes: Some(&attrs),
         progress: Some(&progress),
+        ..ReadOptions::default()
     };
     let result = read_chain(&ex.store, &discover(), options).await.unwrap();
     assert_eq!(result.report.key_attributes, attrs);
     let lines = lines.into_inner().unwrap();
     assert!(
-        lines.iter().any(|l| l.starts_with("reading export 3/3")),
+        lines
+            .iter()
+            .any(|l| l.starts_with("reading 3 exports: 6 data files")),
         "{lines:?}"
     );
 }
@@ -178,12 +182,15 @@ async fn numbers_survive_exactly_and_normalised() {
     .await
     .unwrap();
     assert!(result.report.is_clean(), "{:#?}", result.report);
-    let got = result.state.get(&key("n", "1")).unwrap();
+    let got = result.state.get(&key("n", "1")).unwrap().unwrap();
     assert_eq!(got["big"], n(big));
     assert_eq!(got["sci"], n("150"));
     assert_eq!(got["neg0"], n("0"));
     assert_eq!(got["frac"], n("-0.0000123"));
-    assert_eq!(result.state.get(&key("m", "1")).unwrap()["x"], n("10"));
+    assert_eq!(
+        result.state.get(&key("m", "1")).unwrap().unwrap()["x"],
+        n("10")
+    );
 
     // The live table may spell the same numbers differently.
     let table = [
@@ -210,6 +217,7 @@ async fn numbers_survive_exactly_and_normalised() {
     ];
     let cmp = compare_with_table(&result.state, &table, &attrs).unwrap();
     assert_eq!(cmp.different, [key("n", "1")]);
+    assert_eq!(cmp.different_count, 1);
 }
 
 #[tokio::test]
@@ -223,16 +231,22 @@ async fn sets_maps_and_binary_compare_correctly() {
     });
     let mut ex = Exports::new(None);
     ex.full(T, &[vec![item_line("k", "1", attrs)]]);
-    let result = read_chain(
-        &ex.store,
-        &ChainSource::Discover { prefix: None },
-        ReadOptions::default(),
-    )
-    .await
-    .unwrap();
+    let root = ChainSource::Discover { prefix: None };
+    // Without change lines nor given keys, items are keyed by content.
+    let unkeyed = read_chain(&ex.store, &root, ReadOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(unkeyed.report.key_attributes, Vec::<String>::new());
+    assert!(unkeyed.report.warnings[0].contains("key attributes unknown"));
+    assert_eq!(unkeyed.state.len(), 1);
+
     let attrs_keys = ["pk".to_string(), "sk".to_string()];
-    assert_eq!(result.report.key_attributes, Vec::<String>::new());
-    assert_eq!(result.state.len(), 1);
+    let keyed = ReadOptions {
+        key_attributes: Some(&attrs_keys),
+        ..ReadOptions::default()
+    };
+    let result = read_chain(&ex.store, &root, keyed).await.unwrap();
+    assert_eq!(result.report.key_attributes, attrs_keys);
 
     let same = json!({
         "m": {"M": {"y": {"L": [s("p"), {"BOOL": true}, {"NULL": true}]}, "x": n("1.0")}},
@@ -273,7 +287,7 @@ async fn sets_maps_and_binary_compare_correctly() {
 
     let cmp = compare_with_table(&result.state, &[item("x", "1", same)], &attrs_keys).unwrap();
     assert_eq!(
-        (cmp.missing.len(), cmp.extra.len(), cmp.compared),
+        (cmp.missing_count, cmp.extra_count, cmp.compared),
         (1, 1, 2)
     );
 }

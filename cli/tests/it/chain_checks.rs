@@ -63,7 +63,8 @@ async fn checksum_file_naming_is_accepted_and_problems_are_classified() {
     );
     assert_eq!(result.state.len(), 2);
 
-    // A missing checksum is a warning; a wrong one an error.
+    // A missing checksum is an error, a warning only when allowed; a
+    // wrong one is always an error.
     let summary_sum = full.replace(".json", ".checksum");
     ex.store.remove(&summary_sum);
     let files_sum = full.replace("manifest-summary.json", "manifest-files.checksum");
@@ -72,6 +73,23 @@ async fn checksum_file_naming_is_accepted_and_problems_are_classified() {
     let result = read_chain(&ex.store, &source, ReadOptions::default())
         .await
         .unwrap();
+    let report = &result.report;
+    assert!(report.checksum_warnings.is_empty(), "{report:#?}");
+    assert_eq!(report.checksum_errors.len(), 2, "{report:#?}");
+    let missing = report
+        .checksum_errors
+        .iter()
+        .find(|c| c.key == full)
+        .unwrap();
+    assert_eq!(missing.kind, ChecksumKind::Missing);
+    assert!(report.checksum_errors.iter().any(|c| c.key == files_sum));
+    assert!(!report.is_clean());
+
+    let allowed = ReadOptions {
+        allow_missing_checksums: true,
+        ..ReadOptions::default()
+    };
+    let result = read_chain(&ex.store, &source, allowed).await.unwrap();
     let report = &result.report;
     assert_eq!(report.checksum_warnings.len(), 1, "{report:#?}");
     assert_eq!(report.checksum_warnings[0].key, full);

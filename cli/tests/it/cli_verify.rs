@@ -47,11 +47,19 @@ fn clean_chain_prints_json_and_exits_0() {
     let endpoint = fake_s3::serve("bucket", chain(false).store);
     let out = incx(
         &endpoint,
-        &["verify", "--bucket", "bucket", "--prefix", "exp", "--json"],
+        &[
+            "verify",
+            "--bucket",
+            "bucket",
+            "--prefix",
+            "exp",
+            "--discover",
+            "--json",
+        ],
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
-    assert!(stderr.contains("reading export 3/3"), "stderr: {stderr}");
+    assert!(stderr.contains("reading 3 exports"), "stderr: {stderr}");
     let report: Value = serde_json::from_slice(&out.stdout).expect("JSON report");
     assert_eq!(
         report["windows"],
@@ -72,7 +80,14 @@ fn gap_exits_1_with_a_readable_report() {
     let endpoint = fake_s3::serve("bucket", chain(true).store);
     let out = incx(
         &endpoint,
-        &["verify", "--bucket", "bucket", "--prefix", "exp"],
+        &[
+            "verify",
+            "--bucket",
+            "bucket",
+            "--prefix",
+            "exp",
+            "--discover",
+        ],
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "stdout: {stdout}");
@@ -88,7 +103,7 @@ fn usage_and_access_errors_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--bucket"));
 
-    let out = incx(&endpoint, &["verify", "--bucket", "nope"]);
+    let out = incx(&endpoint, &["verify", "--bucket", "nope", "--discover"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
     assert!(
@@ -98,7 +113,14 @@ fn usage_and_access_errors_exit_2() {
 
     let out = incx(
         &endpoint,
-        &["verify", "--bucket", "bucket", "--prefix", "elsewhere"],
+        &[
+            "verify",
+            "--bucket",
+            "bucket",
+            "--prefix",
+            "elsewhere",
+            "--discover",
+        ],
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
