@@ -115,6 +115,8 @@ mod tests {
             chain: 1,
             reset_version: None,
             reset_modified: None,
+            from_ms: None,
+            note: None,
         }
     }
 
@@ -133,7 +135,7 @@ mod tests {
         ));
         // Asked for hours after its intent (an outage in between): the
         // grace counts from the export's own start, in its id.
-        let late = export("arn:aws:dynamodb:r:1:table/t/export/00000000010000000-1a2b3c4d");
+        let late = export("arn:aws:dynamodb:r:1:table/t/export/00010000000000-1a2b3c4d");
         assert_eq!(started_at(&late), 10_000_000);
         assert_eq!(look(None, &late, None, 10_000_000 + 60), Look::Running);
     }
