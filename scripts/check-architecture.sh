@@ -13,7 +13,7 @@ bad=$(grep -E '^(aws-sdk-|aws-config|aws-smithy|lambda_runtime|tokio|incx-sim|in
 if [ -n "$bad" ]; then echo "incx-core depends on: $bad"; fail=1; fi
 
 declare -A clients=(
-  [decide-mode]="aws-sdk-dynamodb aws-sdk-ssm"
+  [decide-mode]="aws-sdk-dynamodb aws-sdk-s3 aws-sdk-ssm"
   [start-export]="aws-sdk-dynamodb aws-sdk-ssm"
   [check-status]="aws-sdk-dynamodb"
   [advance-state]="aws-sdk-dynamodb aws-sdk-ssm"

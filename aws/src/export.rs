@@ -183,7 +183,10 @@ impl ExportService for DynamoExportService {
                 call.export_type(ExportType::IncrementalExport)
                     .incremental_export_specification(
                         IncrementalExportSpecification::builder()
-                            .export_from_time(DateTime::from_secs(from))
+                            .export_from_time(match req.from_ms {
+                                Some(ms) => DateTime::from_millis(ms),
+                                None => DateTime::from_secs(from),
+                            })
                             .export_to_time(DateTime::from_secs(req.span.to))
                             .export_view_type(ExportViewType::from(req.view_type.as_str()))
                             .build(),
@@ -357,6 +360,7 @@ mod tests {
             format: "DYNAMODB_JSON".into(),
             view_type: "NEW_IMAGE".into(),
             kms_key: None,
+            from_ms: None,
         }
     }
 

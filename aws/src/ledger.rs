@@ -361,6 +361,8 @@ mod tests {
                     chain: 2,
                     reset_version: Some(4),
                     reset_modified: Some(4_000),
+                    from_ms: None,
+                    note: None,
                 },
                 export_arn: None,
                 watcher: Some("exec".into()),
@@ -392,6 +394,7 @@ mod tests {
             failure_message: None,
             recorded_at: to + 400,
             announced: false,
+            note: None,
         }
     }
 

@@ -19,6 +19,8 @@ pub mod sdk;
 pub mod export;
 #[cfg(feature = "dynamodb")]
 pub mod ledger;
+#[cfg(feature = "s3")]
+pub mod s3;
 #[cfg(feature = "sfn")]
 pub mod sfn;
 #[cfg(feature = "sns")]

@@ -53,6 +53,7 @@ pub const ACTIONS: &[(&str, &[&str])] = &[
     ),
     ("Notifier.publish", &["sns:Publish"]),
     ("Runs.start_run", &["states:StartExecution"]),
+    ("PublishedExports.list", &["s3:ListBucket", "s3:GetObject"]),
 ];
 
 /// Port method → actions the service takes with the caller's credentials,
@@ -71,12 +72,15 @@ pub const IMPLIED: &[(&str, &[&str])] = &[
         ],
     ),
     ("Notifier.publish", &["kms:GenerateDataKey", "kms:Decrypt"]),
+    // Summaries in a bucket encrypted with the stack's key.
+    ("PublishedExports.list", &["kms:Decrypt"]),
 ];
 
 /// The IAM actions an SDK operation (`service:Operation`) needs.
 pub fn iam_actions(operation: &str) -> Vec<String> {
     match operation {
         "dynamodb:TransactWriteItems" => vec!["dynamodb:PutItem".into()],
+        "s3:ListObjectsV2" => vec!["s3:ListBucket".into()],
         other => vec![other.to_string()],
     }
 }
@@ -86,7 +90,8 @@ pub fn iam_actions(operation: &str) -> Vec<String> {
     feature = "ssm",
     feature = "dynamodb",
     feature = "sns",
-    feature = "sfn"
+    feature = "sfn",
+    feature = "s3"
 ))]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -263,6 +268,7 @@ mod tests {
             failure_message: None,
             recorded_at: 0,
             announced: false,
+            note: None,
         };
         l.put_head_with_entry(&head, None, &entry).await.unwrap();
         seen.note("Ledger.put_head_with_entry", &calls);
@@ -356,6 +362,7 @@ mod tests {
             format: "DYNAMODB_JSON".into(),
             view_type: "NEW_IMAGE".into(),
             kms_key: Some("k".into()),
+            from_ms: None,
         };
         // A fresh adapter per method: the table's ARN is looked up once.
         let fresh = |calls: &Calls| {
@@ -409,6 +416,38 @@ mod tests {
         seen.note("Runs.start_run", &calls);
     }
 
+    async fn s3(seen: &mut Seen) {
+        use aws_sdk_s3::operation::get_object::GetObjectOutput;
+        use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
+        use aws_sdk_s3::primitives::ByteStream;
+        use aws_sdk_s3::types::Object;
+        let calls = Calls::default();
+        let list = mock!(aws_sdk_s3::Client::list_objects_v2).then_output(|| {
+            ListObjectsV2Output::builder()
+                .contents(
+                    Object::builder()
+                        .key("AWSDynamoDB/1-a/manifest-summary.json")
+                        .build(),
+                )
+                .build()
+        });
+        let get = mock!(aws_sdk_s3::Client::get_object).then_output(|| {
+            GetObjectOutput::builder()
+                .body(ByteStream::from_static(
+                    br#"{"exportTime":"2023-11-14T22:13:20Z"}"#,
+                ))
+                .build()
+        });
+        let bucket = crate::s3::S3PublishedExports {
+            client: mock_sdk!(aws_sdk_s3, RuleMode::MatchAny, [&list, &get], calls.clone()),
+            bucket: "b".into(),
+            prefix: None,
+        };
+        use incx_core::ports::PublishedExports;
+        assert_eq!(bucket.list().await.unwrap().len(), 1);
+        seen.note("PublishedExports.list", &calls);
+    }
+
     /// Every port method's SDK calls are what [`ACTIONS`] says, no more
     /// (a new call without its entry fails here) and no less.
     #[tokio::test]
@@ -418,6 +457,7 @@ mod tests {
         ledger(&mut seen).await;
         exports(&mut seen).await;
         sns_and_sfn(&mut seen).await;
+        s3(&mut seen).await;
         let table: BTreeMap<&str, BTreeSet<String>> = ACTIONS
             .iter()
             .map(|(m, a)| (*m, a.iter().map(|s| s.to_string()).collect()))
@@ -442,12 +482,13 @@ mod tests {
                 )
             })
             .collect();
-        let value = serde_json::json!({
+        let mut value = serde_json::json!({
             "_comment": "IAM actions behind each port method, held to the SDK calls the adapters make by aws/src/permissions.rs (INCX_BLESS=1 rewrites this file); tests/infra/test_least_privilege.py joins it with contracts/port_calls.json.",
             "methods": methods,
         });
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../contracts/adapter_actions.json");
+        value.sort_all_objects();
         let text = format!("{}\n", serde_json::to_string_pretty(&value).unwrap());
         if std::env::var_os("INCX_BLESS").is_some() {
             std::fs::write(&path, &text).unwrap();

@@ -61,6 +61,9 @@ pub struct Config {
     pub max_catch_up_minutes: i64,
     /// The KMS key exports are encrypted with (`None`: the bucket's default).
     pub export_kms_key: Option<String>,
+    /// On the first run, continue the original sample's chain (its SSM
+    /// times and its exports in the bucket) instead of a new full export.
+    pub continue_original_chain: bool,
 }
 
 /// What `notify` needs, and nothing more: it must work whatever else the
@@ -90,6 +93,7 @@ pub mod vars {
     pub const LEDGER_TABLE: &str = "LEDGER_TABLE";
     pub const EXPORT_KMS_KEY_ARN: &str = "EXPORT_KMS_KEY_ARN";
     pub const STATE_MACHINE_ARN: &str = "STATE_MACHINE_ARN";
+    pub const CONTINUE_ORIGINAL_CHAIN: &str = "CONTINUE_ORIGINAL_CHAIN";
 }
 
 /// What a variable may hold.
@@ -119,7 +123,25 @@ pub struct Variable {
     pub rule: Rule,
     /// What is allowed, in the words of the error messages.
     pub allowed: &'static str,
+    /// The functions that read it (the template may set it on more).
+    pub readers: &'static [&'static str],
 }
+
+/// The four functions that run on the whole [`Config`].
+const WORKFLOW: &[&str] = &[
+    "decide-mode",
+    "start-export",
+    "check-status",
+    "advance-state",
+];
+/// All five.
+const ALL: &[&str] = &[
+    "decide-mode",
+    "start-export",
+    "check-status",
+    "advance-state",
+    "notify",
+];
 
 /// Every variable the functions read.
 pub const VARIABLES: &[Variable] = &[
@@ -128,24 +150,28 @@ pub const VARIABLES: &[Variable] = &[
         parameter: Some("SourceDynamoDbTableName"),
         rule: Rule::Text,
         allowed: "the name of an existing DynamoDB table",
+        readers: ALL,
     },
     Variable {
         name: vars::DEPLOYMENT_ALIAS,
         parameter: Some("DeploymentAlias"),
         rule: Rule::Alias,
         allowed: "1 to 15 lower-case letters or digits (^[a-z0-9]{1,15}$)",
+        readers: ALL,
     },
     Variable {
         name: vars::BUCKET,
         parameter: Some("DataExportBucketName"),
         rule: Rule::Text,
         allowed: "the name of the S3 bucket that receives the exports",
+        readers: WORKFLOW,
     },
     Variable {
         name: vars::PREFIX,
         parameter: Some("DataExportBucketPrefix"),
         rule: Rule::Prefix,
         allowed: "an S3 key prefix (empty: the bucket's root)",
+        readers: WORKFLOW,
     },
     Variable {
         name: vars::WINDOW_MINUTES,
@@ -156,6 +182,7 @@ pub const VARIABLES: &[Variable] = &[
             max: 1440,
         },
         allowed: "a whole number from 15 to 1440 (default 15)",
+        readers: WORKFLOW,
     },
     Variable {
         name: vars::POLL_WAIT_SECONDS,
@@ -166,6 +193,7 @@ pub const VARIABLES: &[Variable] = &[
             max: 3600,
         },
         allowed: "a whole number from 1 to 3600 (default 10)",
+        readers: WORKFLOW,
     },
     Variable {
         name: vars::EXPORT_FORMAT,
@@ -174,6 +202,7 @@ pub const VARIABLES: &[Variable] = &[
             values: &["DYNAMODB_JSON", "ION"],
         },
         allowed: "DYNAMODB_JSON or ION",
+        readers: WORKFLOW,
     },
     Variable {
         name: vars::EXPORT_VIEW_TYPE,
@@ -182,6 +211,7 @@ pub const VARIABLES: &[Variable] = &[
             values: &["NEW_AND_OLD_IMAGES", "NEW_IMAGE"],
         },
         allowed: "NEW_AND_OLD_IMAGES or NEW_IMAGE",
+        readers: WORKFLOW,
     },
     // Its lower bound is the window size; 15 is the window's own minimum.
     Variable {
@@ -193,30 +223,44 @@ pub const VARIABLES: &[Variable] = &[
             max: 1440,
         },
         allowed: "a whole number from the window size to 1440 (default 1440)",
+        readers: WORKFLOW,
     },
     Variable {
         name: vars::TOPIC_ARN,
         parameter: None,
         rule: Rule::Text,
         allowed: "the ARN of the SNS topic for notifications",
+        readers: &["notify"],
     },
     Variable {
         name: vars::LEDGER_TABLE,
         parameter: None,
         rule: Rule::Text,
         allowed: "the name of the ledger DynamoDB table",
+        readers: ALL,
     },
     Variable {
         name: vars::EXPORT_KMS_KEY_ARN,
         parameter: Some("DataExportKmsKeyArn"),
         rule: Rule::Optional,
         allowed: "the ARN of the KMS key exports are encrypted with (empty: the bucket's default encryption)",
+        readers: &["start-export"],
     },
     Variable {
         name: vars::STATE_MACHINE_ARN,
         parameter: None,
         rule: Rule::Text,
         allowed: "the ARN of the export state machine (notify starts the next run with it)",
+        readers: &["notify"],
+    },
+    Variable {
+        name: vars::CONTINUE_ORIGINAL_CHAIN,
+        parameter: Some("ContinueOriginalChain"),
+        rule: Rule::OneOf {
+            values: &["false", "true"],
+        },
+        allowed: "true or false (default false)",
+        readers: &["decide-mode"],
     },
 ];
 
@@ -354,6 +398,7 @@ impl Config {
         };
         let max_catch_up_minutes = env.integer(MAX_CATCH_UP_MINUTES, Some(window_minutes))?;
         let export_kms_key = env.optional(EXPORT_KMS_KEY_ARN);
+        let continue_original_chain = env.one_of(CONTINUE_ORIGINAL_CHAIN)? == "true";
         Ok(Self {
             table_name,
             alias,
@@ -365,6 +410,7 @@ impl Config {
             view_type,
             max_catch_up_minutes,
             export_kms_key,
+            continue_original_chain,
         })
     }
 
@@ -494,6 +540,7 @@ pub(crate) mod tests {
             LEDGER_TABLE,
             EXPORT_KMS_KEY_ARN,
             STATE_MACHINE_ARN,
+            CONTINUE_ORIGINAL_CHAIN,
         ];
         for name in names {
             assert_eq!(

@@ -8,6 +8,7 @@ use crate::domain::control::{Control, WorkflowAction};
 use crate::domain::export::{ExportError, ExportRequest, ExportStatus, Pitr};
 use crate::domain::ledger::{CatalogEntry, Head};
 use crate::domain::notification::Notification;
+use crate::domain::origin::Published;
 use crate::domain::Epoch;
 use crate::error::CoreError;
 use std::collections::BTreeMap;
@@ -102,6 +103,17 @@ pub trait ExportService: Send + Sync {
         request: &ExportRequest,
         since: Epoch,
     ) -> impl Future<Output = Result<Option<String>, ExportError>> + Send;
+}
+
+/// The exports published in the bucket, as their `manifest-summary.json`
+/// files describe them: the record of a chain another workflow (the
+/// original sample) made.
+pub trait PublishedExports: Send + Sync {
+    /// Where they are read from, for messages (`s3://bucket/prefix`).
+    fn location(&self) -> String;
+    /// Every export summary under the location (unreadable ones skipped
+    /// with a warning: they cannot be links of a chain to continue).
+    fn list(&self) -> impl Future<Output = Result<Vec<Published>, CoreError>> + Send;
 }
 
 /// The notification topic (SNS).
@@ -245,5 +257,14 @@ impl<T: Runs + ?Sized> Runs for Arc<T> {
         input: &serde_json::Value,
     ) -> impl Future<Output = Result<(), CoreError>> + Send {
         (**self).start_run(name, input)
+    }
+}
+
+impl<T: PublishedExports + ?Sized> PublishedExports for Arc<T> {
+    fn location(&self) -> String {
+        (**self).location()
+    }
+    fn list(&self) -> impl Future<Output = Result<Vec<Published>, CoreError>> + Send {
+        (**self).list()
     }
 }

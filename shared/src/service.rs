@@ -15,15 +15,18 @@ use crate::ports::{Clock, ControlStore, Ledger};
 use std::sync::Arc;
 
 /// The ports of one function, and what it knows.
-pub struct Service<C = (), L = (), X = ()> {
+pub struct Service<C = (), L = (), X = (), B = ()> {
     pub config: Config,
     pub clock: Arc<dyn Clock>,
     pub control: C,
     pub ledger: L,
     pub exports: X,
+    /// The exports published in the bucket (decide-mode, to continue the
+    /// original sample's chain).
+    pub published: B,
 }
 
-impl<C, L, X> std::fmt::Debug for Service<C, L, X> {
+impl<C, L, X, B> std::fmt::Debug for Service<C, L, X, B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Service")
             .field("config", &self.config)
@@ -56,13 +59,13 @@ pub fn first_wait(recent: &[CatalogEntry], kind: ExportKind, min_wait: Epoch) ->
     poll::first_wait(&learned, min_wait)
 }
 
-impl<C, L, X> Service<C, L, X> {
+impl<C, L, X, B> Service<C, L, X, B> {
     pub fn now(&self) -> Epoch {
         self.clock.now()
     }
 }
 
-impl<C, L: Ledger, X> Service<C, L, X> {
+impl<C, L: Ledger, X, B> Service<C, L, X, B> {
     /// The head as stored (the empty head before the first run).
     pub async fn head(&self) -> Result<Head, CoreError> {
         Ok(self.ledger.head().await?.unwrap_or_default())
@@ -75,7 +78,7 @@ impl<C, L: Ledger, X> Service<C, L, X> {
     }
 }
 
-impl<C: ControlStore, L, X> Service<C, L, X> {
+impl<C: ControlStore, L, X, B> Service<C, L, X, B> {
     /// Brings the original's SSM parameters in line with `head`. They are
     /// a view of the ledger, never on the chain's critical path: a failure
     /// is logged and left for the next run, which rewrites what is stale.

@@ -217,6 +217,15 @@ impl std::fmt::Display for ChaosFailure {
 }
 
 pub fn config(window_minutes: i64, catch_up_minutes: i64) -> Result<Config, String> {
+    config_continuing(window_minutes, catch_up_minutes, false)
+}
+
+/// The same, told whether to continue the original sample's chain.
+pub fn config_continuing(
+    window_minutes: i64,
+    catch_up_minutes: i64,
+    continue_original: bool,
+) -> Result<Config, String> {
     Config::from_lookup(|k| {
         Some(match k {
             "TABLE_NAME" => "orders".into(),
@@ -224,10 +233,46 @@ pub fn config(window_minutes: i64, catch_up_minutes: i64) -> Result<Config, Stri
             "DATA_EXPORT_BUCKET" => "bucket".into(),
             "WINDOW_MINUTES" => window_minutes.to_string(),
             "MAX_CATCH_UP_MINUTES" => catch_up_minutes.to_string(),
+            "CONTINUE_ORIGINAL_CHAIN" => continue_original.to_string(),
             _ => return None,
         })
     })
     .map_err(|e| e.to_string())
+}
+
+/// The original sample's leftovers in a world: a chain of 15-minute
+/// windows from a full export five hours before `now` to two hours before,
+/// at times with milliseconds as the original's are, in the bucket and in
+/// its SSM parameters.
+pub fn leave_original_chain(world: &World, now: Epoch) {
+    use incx_core::domain::export::ExportKind;
+    use incx_core::domain::mirrors::{FULL_EXPORT_TIME, LAST_INCREMENTAL_EXPORT_TIME};
+    use incx_core::domain::origin::Published;
+    use incx_core::domain::timefmt::rfc3339_millis;
+    let full = (now - 5 * 3600) * 1000 + 413;
+    let step = 900_000;
+    let links = 12;
+    let mut published = vec![Published {
+        export_arn: "arn:original:full".into(),
+        kind: ExportKind::Full,
+        from_ms: None,
+        to_ms: full,
+        completed: true,
+    }];
+    published.extend((0..links).map(|k| Published {
+        export_arn: format!("arn:original:{k}"),
+        kind: ExportKind::Incremental,
+        from_ms: Some(full + k * step),
+        to_ms: full + (k + 1) * step,
+        completed: true,
+    }));
+    *crate::memory::lock(&world.bucket.published) = published;
+    let mut mirrors = crate::memory::lock(&world.control.mirrors);
+    mirrors.insert(FULL_EXPORT_TIME.into(), rfc3339_millis(full));
+    mirrors.insert(
+        LAST_INCREMENTAL_EXPORT_TIME.into(),
+        rfc3339_millis(full + links * step),
+    );
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -293,7 +338,12 @@ impl Run {
         let mut rng = Rng::new(seed);
         let window = WINDOWS[seed as usize % WINDOWS.len()];
         let catch_up = if rng.chance(0.5) { 1440 } else { window };
-        let world = World::new(config(window, catch_up)?, EPOCH0)?;
+        // Every fourth seed is a migration: it continues the original's chain.
+        let migrating = seed % 4 == 3;
+        let world = World::new(config_continuing(window, catch_up, migrating)?, EPOCH0)?;
+        if migrating {
+            leave_original_chain(&world, EPOCH0);
+        }
         let mut stats = Stats {
             seeds: 1,
             ..Stats::default()

@@ -138,6 +138,12 @@ impl Checker {
             if !prefix_intact {
                 self.restart_catalog();
             }
+            // A chain that continues the original sample's starts at its end.
+            if self.chain.is_none() {
+                if let Some(c) = world.ledger.head_now().continued {
+                    self.chain = Some((1, c.watermark()));
+                }
+            }
             for e in &entries[self.entries_seen..] {
                 self.check_entry(e)?;
             }

@@ -13,10 +13,13 @@ use incx_core::domain::export::{
 };
 use incx_core::domain::ledger::{CatalogEntry, Head};
 use incx_core::domain::notification::Notification;
+use incx_core::domain::origin::Published as PublishedExport;
 use incx_core::domain::window::{MAX_WINDOW, MIN_WINDOW};
 use incx_core::domain::Epoch;
 use incx_core::error::CoreError;
-use incx_core::ports::{Clock, ControlStore, ExportService, Ledger, Notifier, Runs};
+use incx_core::ports::{
+    Clock, ControlStore, ExportService, Ledger, Notifier, PublishedExports, Runs,
+};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -705,5 +708,26 @@ impl Runs for MemoryRuns {
             r.push(name.to_string());
         }
         Ok(())
+    }
+}
+
+/// The bucket's export summaries in memory: what another workflow (the
+/// original sample) published there, for continuing its chain.
+#[derive(Debug, Default)]
+pub struct MemoryBucket {
+    pub published: Mutex<Vec<PublishedExport>>,
+    pub faults: Mutex<VecDeque<CoreError>>,
+    pub recorder: Arc<Recorder>,
+}
+
+impl PublishedExports for MemoryBucket {
+    fn location(&self) -> String {
+        "s3://memory-bucket".into()
+    }
+
+    async fn list(&self) -> Result<Vec<PublishedExport>, CoreError> {
+        self.recorder.note("PublishedExports.list");
+        pop(&self.faults)?;
+        Ok(lock(&self.published).clone())
     }
 }

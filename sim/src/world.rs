@@ -4,7 +4,7 @@
 use super::asl::{Execution, TaskError};
 use crate::clock::ManualClock;
 use crate::memory::{
-    MemoryControl, MemoryExports, MemoryLedger, MemoryNotifier, MemoryRuns, Recorder,
+    MemoryBucket, MemoryControl, MemoryExports, MemoryLedger, MemoryNotifier, MemoryRuns, Recorder,
 };
 use incx_core::config::{Config, NoticeConfig};
 use incx_core::contract::{
@@ -25,7 +25,8 @@ use std::sync::Arc;
 pub const DEFINITION: &str = include_str!("../../statemachine/export.asl.json");
 
 /// The service every simulated function shares: the in-memory world.
-pub type SimService = Service<Arc<MemoryControl>, Arc<MemoryLedger>, Arc<MemoryExports>>;
+pub type SimService =
+    Service<Arc<MemoryControl>, Arc<MemoryLedger>, Arc<MemoryExports>, Arc<MemoryBucket>>;
 /// notify's ports in the simulation.
 pub type SimAnnouncer = Announcer<Arc<MemoryNotifier>, Arc<MemoryLedger>, Arc<MemoryRuns>>;
 
@@ -37,6 +38,7 @@ pub struct World {
     pub exports: Arc<MemoryExports>,
     pub notifier: Arc<MemoryNotifier>,
     pub runs: Arc<MemoryRuns>,
+    pub bucket: Arc<MemoryBucket>,
     pub service: SimService,
     pub announcer: SimAnnouncer,
     pub definition: Value,
@@ -97,12 +99,17 @@ impl World {
             ledger: ledger.clone(),
             runs: runs.clone(),
         };
+        let bucket = Arc::new(MemoryBucket {
+            recorder: recorder.clone(),
+            ..MemoryBucket::default()
+        });
         let service = Service {
             config,
             clock: clock.clone(),
             control: control.clone(),
             ledger: ledger.clone(),
             exports: exports.clone(),
+            published: bucket.clone(),
         };
         Ok(Self {
             clock,
@@ -111,6 +118,7 @@ impl World {
             exports,
             notifier,
             runs,
+            bucket,
             service,
             announcer,
             definition,

@@ -94,8 +94,11 @@ def contract_functions() -> list[dict]:
     return json.loads((CONTRACTS / "functions.schema.json").read_text())["functions"]
 
 
-def config_variables() -> list[str]:
-    return [v["variable"] for v in json.loads((CONTRACTS / "config.json").read_text())["variables"]]
+def config_variables(function: str | None = None) -> list[str]:
+    """The variables the functions read (contracts/config.json); with
+    `function`, those that one reads."""
+    return [v["variable"] for v in json.loads((CONTRACTS / "config.json").read_text())["variables"]
+            if function is None or function in v.get("functions", [function])]
 
 
 # ------------------------------------------------------------ the template --
@@ -351,10 +354,9 @@ class Stack:
             "notify": {"STATE_MACHINE_ARN": (
                 {self.state_machine_arn}, "the state machine of the stack")},
         }
-        config = set(config_variables())
         for binary, fn in sorted(self.functions.items()):
             want = {**shared, **own.get(binary, {})}
-            for var in sorted(config - set(want)):
+            for var in sorted(set(config_variables(binary)) - set(want)):
                 out.append(f"{binary}: the functions read {var} (contracts/config.json) but the check does not know it")
             for var, expected in want.items():
                 got = fn.env.get(var)

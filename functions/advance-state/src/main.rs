@@ -18,6 +18,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             ledger: DynamoLedger::from_env(&sdk, &config.alias)?,
             exports: (),
             clock: clock::clock(),
+            published: (),
             config,
         })
     };

@@ -4,6 +4,7 @@
 
 use incx_aws::export::DynamoExportService;
 use incx_aws::ledger::DynamoLedger;
+use incx_aws::s3::S3PublishedExports;
 use incx_aws::ssm::SsmControlStore;
 use incx_aws::{clock, runtime, sdk};
 use incx_core::contract::DecideInput;
@@ -19,6 +20,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             ledger: DynamoLedger::from_env(&sdk, &config.alias)?,
             exports: DynamoExportService::from_sdk(&sdk, &config.table_name),
             clock: clock::clock(),
+            published: S3PublishedExports::from_sdk(&sdk, &config.bucket, config.prefix.as_deref()),
             config,
         })
     };

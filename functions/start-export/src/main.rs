@@ -19,6 +19,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             ledger: DynamoLedger::from_env(&sdk, &config.alias)?,
             exports: DynamoExportService::from_sdk(&sdk, &config.table_name),
             clock: clock::clock(),
+            published: (),
             config,
         })
     };

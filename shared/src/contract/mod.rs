@@ -96,6 +96,8 @@ mod tests {
                 chain: 1,
                 reset_version: None,
                 reset_modified: None,
+                from_ms: None,
+                note: None,
             },
             export_arn: "arn:x".into(),
         }

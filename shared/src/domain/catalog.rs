@@ -65,6 +65,7 @@ mod tests {
             failure_message: None,
             recorded_at: 0,
             announced: true,
+            note: None,
         }
     }
 

@@ -223,6 +223,11 @@ pub fn decide(facts: &Facts, plan: WindowPlan) -> Decision {
             chain,
             reset_version: reset.map(|r| r.version),
             reset_modified: reset.and_then(|r| r.modified),
+            from_ms: head
+                .continued
+                .zip(span.from)
+                .and_then(|(c, from)| c.exact_from(from)),
+            note: None,
         })
     };
     let full = |attempt| {
@@ -361,6 +366,8 @@ mod tests {
             chain: 1,
             reset_version: None,
             reset_modified: None,
+            from_ms: None,
+            note: None,
         }
     }
 

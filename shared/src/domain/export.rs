@@ -53,6 +53,9 @@ pub enum Pitr {
 pub struct ExportRequest {
     pub kind: ExportKind,
     pub span: Span,
+    /// The exact start in epoch milliseconds, when not `span.from`'s whole
+    /// second (see [`super::origin::Continued`]).
+    pub from_ms: Option<i64>,
     pub client_token: String,
     pub bucket: String,
     pub prefix: Option<String>,

@@ -11,6 +11,7 @@
 
 use super::control::Setting;
 use super::export::{ExportKind, ExportResult, Span};
+use super::origin::Continued;
 use super::Epoch;
 use serde::{Deserialize, Serialize};
 
@@ -67,6 +68,13 @@ pub struct Intent {
     pub reset_version: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reset_modified: Option<i64>,
+    /// The exact start in epoch milliseconds, when it is not a whole
+    /// second: the first window after the original sample's chain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_ms: Option<i64>,
+    /// Said in the export's notification (how the chain began).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 impl Intent {
@@ -172,6 +180,9 @@ pub struct Head {
     pub in_flight: Option<InFlight>,
     pub last_failure: Option<LastFailure>,
     pub updated_at: Epoch,
+    /// The original sample's chain this one continues (migration).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub continued: Option<Continued>,
 }
 
 impl Default for Head {
@@ -189,6 +200,7 @@ impl Default for Head {
             in_flight: None,
             last_failure: None,
             updated_at: 0,
+            continued: None,
         }
     }
 }
@@ -239,6 +251,9 @@ pub struct CatalogEntry {
     /// announced when they were made.
     #[serde(default = "yes")]
     pub announced: bool,
+    /// Said in the notification (see [`Intent::note`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 impl CatalogEntry {
@@ -262,6 +277,7 @@ impl CatalogEntry {
             failure_message: None,
             recorded_at: now,
             announced: false,
+            note: intent.note.clone(),
         }
     }
 
@@ -287,6 +303,8 @@ impl CatalogEntry {
                 chain: self.chain,
                 reset_version: None,
                 reset_modified: None,
+                from_ms: None,
+                note: None,
             },
             export_arn: self.export_arn.clone(),
         }
@@ -360,6 +378,24 @@ impl Head {
             Some(f) if f.intent.client_token == token => Ok(f),
             _ => Err(LedgerError::NotInFlight(token.to_string())),
         }
+    }
+
+    /// The first head of a chain that continues the original sample's:
+    /// incremental from its exact end, as chain 1. Only on an empty
+    /// ledger (`None` otherwise: another run got there first).
+    pub fn continuing(&self, continued: Continued, now: Epoch) -> Option<Head> {
+        if self.version != 0 || self.chain != 0 {
+            return None;
+        }
+        let next = Head {
+            mode: Mode::Incremental,
+            chain: 1,
+            full_export_time: Some(continued.full_export_ms.div_euclid(1000)),
+            watermark: Some(continued.watermark()),
+            continued: Some(continued),
+            ..Head::default()
+        };
+        Some(next.bumped(now))
     }
 
     /// Records the intent to export. Returns `None` when exactly this export
@@ -564,6 +600,7 @@ impl Head {
         let mut next = self.clone();
         next.mode = Mode::NeedsFullExport;
         next.state = WorkflowState::Normal;
+        next.continued = None;
         if next
             .last_failure
             .as_ref()
@@ -599,6 +636,8 @@ mod tests {
             chain: 1,
             reset_version: None,
             reset_modified: None,
+            from_ms: None,
+            note: None,
         }
     }
 

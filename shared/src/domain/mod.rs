@@ -8,6 +8,7 @@ pub mod export;
 pub mod ledger;
 pub mod mirrors;
 pub mod notification;
+pub mod origin;
 pub mod poll;
 pub mod refusal;
 pub mod timefmt;

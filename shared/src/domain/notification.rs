@@ -137,6 +137,9 @@ impl Notification {
                 n
             }
         };
+        if let Some(note) = &entry.note {
+            n.message = format!("{}; {note}", n.message);
+        }
         n.export_type = Some(entry.kind);
         n.export_arn = (!entry.export_arn.is_empty()).then(|| entry.export_arn.clone());
         n.attempt = Some(entry.attempt);
@@ -243,6 +246,7 @@ mod tests {
             failure_message: (status == CatalogStatus::Failed).then(|| "gone".into()),
             recorded_at: 1_700_001_800,
             announced: false,
+            note: None,
         }
     }
 

@@ -104,6 +104,8 @@ mod tests {
             chain: 1,
             reset_version: None,
             reset_modified: None,
+            from_ms: None,
+            note: None,
         }
     }
 

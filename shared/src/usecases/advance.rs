@@ -14,7 +14,7 @@ use crate::error::CoreError;
 use crate::ports::{ControlStore, Ledger};
 use crate::service::{expected, Service};
 
-impl<C: ControlStore, L: Ledger, X> Service<C, L, X> {
+impl<C: ControlStore, L: Ledger, X, B> Service<C, L, X, B> {
     pub async fn advance(&self, input: AdvanceInput) -> Result<AdvanceOutput, CoreError> {
         let now = self.now();
         let head = self.head().await?;

@@ -13,7 +13,7 @@ use crate::error::CoreError;
 use crate::ports::{ExportService, Ledger};
 use crate::service::{expected, Service};
 
-impl<C, L: Ledger, X: ExportService> Service<C, L, X> {
+impl<C, L: Ledger, X: ExportService, B> Service<C, L, X, B> {
     pub async fn check(&self, input: CheckInput) -> Result<CheckOutput, CoreError> {
         let watch = input.into_watch();
         let now = self.now();

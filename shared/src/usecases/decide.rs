@@ -8,15 +8,18 @@ use crate::contract::{
 };
 use crate::domain::control::WorkflowAction;
 use crate::domain::decision::{self, Decision, Facts, OperatorReason};
-use crate::domain::export::{ExportError, Pitr};
+use crate::domain::export::{ExportError, ExportKind, Pitr};
 use crate::domain::ledger::CatalogEntry;
+use crate::domain::ledger::{Head, Intent};
 use crate::domain::notification::Notification;
+use crate::domain::origin::{self, Origin};
 use crate::domain::poll::{self, MAX_WAIT};
 use crate::domain::timefmt::rfc3339;
 use crate::domain::watch::LEASE;
 use crate::domain::window::horizon;
+use crate::domain::Epoch;
 use crate::error::CoreError;
-use crate::ports::{ControlStore, ExportService, Ledger};
+use crate::ports::{ControlStore, ExportService, Ledger, PublishedExports};
 use crate::service::{expected, first_wait, Service};
 
 /// Reads the run context from the state input: the schedule's `{"time"}`,
@@ -60,7 +63,53 @@ pub(crate) fn operator(
     }
 }
 
-impl<C: ControlStore, L: Ledger, X: ExportService> Service<C, L, X> {
+/// What the notification of `intent`'s export says of how the chain
+/// began: it continues the original's, or why it could not.
+fn note(head: &Head, intent: &Intent, fallback: Option<String>) -> Option<String> {
+    match (head.continued, intent.span.from) {
+        (Some(c), Some(from)) if from == c.watermark() => Some(c.note()),
+        _ if intent.kind == ExportKind::Full => fallback,
+        _ => None,
+    }
+}
+
+impl<C: ControlStore, L: Ledger, X: ExportService, B: PublishedExports> Service<C, L, X, B> {
+    /// On the first run of a deployment told to continue the original
+    /// sample's chain: reads its SSM times and its exports in the bucket and
+    /// starts the ledger where that chain ends, or says why not (the reason
+    /// goes into the full export's notification). Otherwise `head` as it is.
+    async fn continue_original(
+        &self,
+        head: Head,
+        pitr: Pitr,
+        now: Epoch,
+    ) -> Result<(Head, Option<String>), CoreError> {
+        if !self.config.continue_original_chain || head.version != 0 {
+            return Ok((head, None));
+        }
+        let mirrors = self.control.read_mirrors().await?;
+        let published = self.published.list().await?;
+        let location = self.published.location();
+        match origin::continue_original(&mirrors, &published, pitr, &location) {
+            Origin::Continue(c) => {
+                tracing::info!(
+                    end_ms = c.end_ms,
+                    exports = c.exports,
+                    "continuing the original's chain"
+                );
+                match head.continuing(c, now) {
+                    Some(next) if self.ledger.put_head(&next, None).await? => Ok((next, None)),
+                    // Another run wrote the first head: go on from it.
+                    _ => Ok((self.head().await?, None)),
+                }
+            }
+            Origin::FullExport(reason) => {
+                tracing::warn!(%reason, "not continuing the original's chain");
+                Ok((head, Some(reason)))
+            }
+        }
+    }
+
     pub async fn decide(&self, input: DecideInput) -> Result<DecideOutput, CoreError> {
         let ctx = context(input);
         if ctx.iteration > MAX_ITERATIONS {
@@ -82,6 +131,7 @@ impl<C: ControlStore, L: Ledger, X: ExportService> Service<C, L, X> {
             }
             Err(e) => return Err(e.into_fault()),
         };
+        let (head, fallback) = self.continue_original(head, pitr, now).await?;
         let recent = self.ledger.recent(2 * poll::LEARN_FROM).await?;
         let plan = cfg.window_plan();
         let decided = decision::plan(
@@ -121,7 +171,8 @@ impl<C: ControlStore, L: Ledger, X: ExportService> Service<C, L, X> {
             Decision::DueSoon { wait_seconds } => {
                 DecideOutput::DueSoon(Waiting { ctx, wait_seconds })
             }
-            Decision::Start(intent) | Decision::Restart(intent) => {
+            Decision::Start(mut intent) | Decision::Restart(mut intent) => {
+                intent.note = note(&head, &intent, fallback);
                 let blocks_behind = plan.blocks_behind(intent.span.to, edge);
                 DecideOutput::start(StartOrder {
                     ctx,

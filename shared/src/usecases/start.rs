@@ -23,7 +23,7 @@ use crate::service::{expected, Service};
 /// started (clocks differ).
 const FIND_SLACK: i64 = 300;
 
-impl<C: ControlStore, L: Ledger, X: ExportService> Service<C, L, X> {
+impl<C: ControlStore, L: Ledger, X: ExportService, B> Service<C, L, X, B> {
     pub async fn start(&self, input: StartInput) -> Result<StartOutput, CoreError> {
         let StartOrder {
             ctx,
@@ -112,6 +112,7 @@ impl<C: ControlStore, L: Ledger, X: ExportService> Service<C, L, X> {
         ExportRequest {
             kind: intent.kind,
             span: intent.span,
+            from_ms: intent.from_ms,
             client_token: intent.client_token.clone(),
             bucket: cfg.bucket.clone(),
             prefix: cfg.prefix.clone(),

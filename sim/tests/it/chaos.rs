@@ -118,10 +118,11 @@ fn chaos_keeps_the_chain_whole() {
 /// checks that it called nothing the file lacks.
 fn check_port_calls(stats: &Stats, whole: bool) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../contracts/port_calls.json");
-    let value = serde_json::json!({
+    let mut value = serde_json::json!({
         "_comment": "Port methods each function called in the default chaos run (sim/tests/it/chaos.rs; INCX_BLESS=1 rewrites this file). tests/infra/test_least_privilege.py joins it with contracts/adapter_actions.json.",
         "functions": stats.port_calls,
     });
+    value.sort_all_objects();
     let text = format!("{}\n", serde_json::to_string_pretty(&value).unwrap());
     if whole && std::env::var_os("INCX_BLESS").is_some() {
         std::fs::write(&path, &text).unwrap();

@@ -32,7 +32,11 @@ fn contracts_dir() -> PathBuf {
 /// Compares `value` with the committed file, or writes it under INCX_BLESS.
 fn check_file(name: &str, value: &Value) {
     let path = contracts_dir().join(name);
-    let text = format!("{}\n", serde_json::to_string_pretty(value).unwrap());
+    // Keys sorted: the workspace build turns on serde_json's `preserve_order`
+    // (through the SDK), a package build does not; the file must not care.
+    let mut value = value.clone();
+    value.sort_all_objects();
+    let text = format!("{}\n", serde_json::to_string_pretty(&value).unwrap());
     if std::env::var_os("INCX_BLESS").is_some() {
         std::fs::create_dir_all(contracts_dir()).unwrap();
         std::fs::write(&path, &text).unwrap();
@@ -55,6 +59,7 @@ fn config_json_describes_every_variable() {
                 "variable": v.name,
                 "parameter": v.parameter,
                 "allowed": v.allowed,
+                "functions": v.readers,
             });
             match v.rule {
                 Rule::Text => out["type"] = json!("text"),

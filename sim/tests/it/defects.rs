@@ -409,6 +409,7 @@ fn defect_8a_a_rival_that_recorded_the_export_first_causes_no_fault() {
                 nth: 2,
             },
             exports: w.exports.clone(),
+            published: (),
         };
         let out = svc.start(order).await;
         assert!(

@@ -8,3 +8,4 @@ mod chain_properties;
 mod chaos;
 mod contracts;
 mod defects;
+mod migration;
