@@ -4,9 +4,13 @@
 //! [`chain`] reads such a chain (discovery, checksums, ordering, applying the
 //! changes) into the table state plus a report; [`table`] reads the live
 //! table from DynamoDB; [`output`] renders a verification as text or JSON.
+//! [`materialize`] writes a state out as JSON lines and [`upload`] sends a
+//! file to S3.
 //! [`commands`] holds the `incx` subcommands.
 
 pub mod chain;
 pub mod commands;
+pub mod materialize;
 pub mod output;
 pub mod table;
+pub mod upload;

@@ -19,11 +19,15 @@ enum Command {
     /// Read the export chain, check windows and checksums, rebuild the table
     /// state and (with --table) compare it with the live table.
     Verify(commands::verify::VerifyArgs),
+    /// Write the table's state at the chain's end, or at a window boundary
+    /// (--at), as DynamoDB JSON lines to a file, S3 or standard output.
+    Materialize(commands::materialize::MaterializeArgs),
 }
 
 async fn run(command: Command) -> Result<(), Failure> {
     match command {
         Command::Verify(args) => commands::verify::run(args).await,
+        Command::Materialize(args) => commands::materialize::run(args).await,
     }
 }
 

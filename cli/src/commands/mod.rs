@@ -3,6 +3,7 @@
 //! codes, progress on standard error, and output that a closed pipe does
 //! not turn into an error.
 
+pub mod materialize;
 pub mod verify;
 
 use std::io::Write as _;
@@ -31,6 +32,10 @@ pub struct AwsArgs {
     /// The AWS region (default: AWS_REGION, or the profile's region).
     #[arg(long, global = true)]
     pub region: Option<String>,
+    /// Send every AWS request to this endpoint instead (an emulator, a
+    /// VPC endpoint); AWS_ENDPOINT_URL does the same.
+    #[arg(long, global = true)]
+    pub endpoint_url: Option<String>,
 }
 
 impl AwsArgs {
@@ -43,6 +48,9 @@ impl AwsArgs {
         }
         if let Some(r) = &self.region {
             loader = loader.region(aws_config::Region::new(r.clone()));
+        }
+        if let Some(url) = &self.endpoint_url {
+            loader = loader.endpoint_url(url);
         }
         loader.load().await
     }
@@ -61,10 +69,11 @@ pub fn endpoint_override() -> bool {
         .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()))
 }
 
-/// An S3 client for `sdk`, path-style when an emulator stands in for S3.
+/// An S3 client for `sdk`, path-style when an emulator stands in for S3
+/// (an endpoint from the environment or `--endpoint-url`).
 pub fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
     let config = aws_sdk_s3::config::Builder::from(sdk)
-        .force_path_style(endpoint_override())
+        .force_path_style(endpoint_override() || sdk.endpoint_url().is_some())
         .build();
     aws_sdk_s3::Client::from_conf(config)
 }
