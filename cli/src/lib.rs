@@ -5,9 +5,10 @@
 //! changes) into the table state plus a report; [`table`] reads the live
 //! table from DynamoDB; [`output`] renders a verification as text or JSON.
 //! [`materialize`] writes a state out as JSON lines and [`upload`] sends a
-//! file to S3.
+//! file to S3; [`audit`] asks DynamoDB for a full export to compare with.
 //! [`commands`] holds the `incx` subcommands.
 
+pub mod audit;
 pub mod chain;
 pub mod commands;
 pub mod materialize;

@@ -22,12 +22,16 @@ enum Command {
     /// Write the table's state at the chain's end, or at a window boundary
     /// (--at), as DynamoDB JSON lines to a file, S3 or standard output.
     Materialize(commands::materialize::MaterializeArgs),
+    /// Compare the chain with a full export that DynamoDB makes at exactly
+    /// the chain's end (its cost is stated and confirmed first).
+    Audit(commands::audit::AuditArgs),
 }
 
 async fn run(command: Command) -> Result<(), Failure> {
     match command {
         Command::Verify(args) => commands::verify::run(args).await,
         Command::Materialize(args) => commands::materialize::run(args).await,
+        Command::Audit(args) => commands::audit::run(args).await,
     }
 }
 

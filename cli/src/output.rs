@@ -55,6 +55,10 @@ pub struct VerifyOutput {
     pub item_differences: u64,
     /// The differences in detail, with `--table`.
     pub differences: Option<Differences>,
+    /// With `incx audit`: the full export the chain was compared with,
+    /// instead of a scan of the live table.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit_export: Option<String>,
     /// No gap, overlap, checksum error, data error or difference.
     pub ok: bool,
 }
@@ -88,6 +92,7 @@ impl VerifyOutput {
             items_compared: comparison.map_or(0, |c| c.compared),
             item_differences,
             differences,
+            audit_export: None,
             ok,
             report,
         }
@@ -208,15 +213,25 @@ impl VerifyOutput {
             section(&mut out, "Warnings", r.warnings.iter().cloned());
         }
         if let (Some(table), Some(d)) = (&self.table, &self.differences) {
-            let _ = writeln!(
-                out,
-                "Table {table}: {} keys compared, {} differences (the table is read now: writes after the last export show as differences)",
-                self.items_compared, self.item_differences
-            );
+            let side = if let Some(export) = &self.audit_export {
+                let _ = writeln!(
+                    out,
+                    "Table {table}, full export {export}: {} keys compared, {} differences",
+                    self.items_compared, self.item_differences
+                );
+                "the export"
+            } else {
+                let _ = writeln!(
+                    out,
+                    "Table {table}: {} keys compared, {} differences (the table is read now: writes after the last export show as differences)",
+                    self.items_compared, self.item_differences
+                );
+                "table"
+            };
             for (name, list) in [
-                ("missing from table", &d.missing),
-                ("extra in table", &d.extra),
-                ("different", &d.different),
+                (format!("missing from {side}"), &d.missing),
+                (format!("extra in {side}"), &d.extra),
+                ("different".to_string(), &d.different),
             ] {
                 if list.count > 0 {
                     let shown: Vec<String> = list.first.iter().map(Value::to_string).collect();
