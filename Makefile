@@ -8,7 +8,7 @@ ENV := eval "$$($(TOOLS) env)"
 DEPLOY_ENV := eval "$$($(TOOLS) deploy)"
 FUNCTIONS := decide-mode start-export check-status advance-state notify
 
-.PHONY: help tools test unit lint check-asl check-template check-deps infra-test rehearsal check-build audit e2e emulator-test demo chaos local-build build lambda deploy clean
+.PHONY: help tools test unit lint check-asl check-template check-deps infra-test rehearsal check-build audit e2e emulator-test demo chaos bench-reader local-build build lambda deploy clean
 
 help:
 	@echo "make demo    run the whole workflow locally on a simulated day"
@@ -17,6 +17,7 @@ help:
 	@echo "make deploy  sam deploy: unattended with infra/samconfig.toml, guided without it"
 	@echo "make lambda  release arm64 binaries and their sizes"
 	@echo "make chaos   the long chaos run (core simulation and end to end)"
+	@echo "make bench-reader  the chain reader against DuckDB on a generated chain (BENCH_ITEMS, BENCH_WINDOWS, BENCH_CHANGES)"
 	@echo "make audit   known-vulnerability check of the dependencies (needs network)"
 
 tools:
@@ -50,6 +51,12 @@ e2e: local-build
 chaos: local-build
 	@$(ENV); INCX_CHAOS_DAYS=$${INCX_CHAOS_DAYS:-20000} cargo test --locked -p incx-sim --test it chaos_keeps -- --nocapture
 	@$(LOCAL) python3 -m pytest -q -s tests/e2e/test_chaos_e2e.py
+
+# The chain reader timed against a DuckDB baseline on a generated chain of
+# 1,000,000 items and 24 windows (sizes: BENCH_ITEMS, BENCH_WINDOWS,
+# BENCH_CHANGES); DuckDB goes into the tools cache for this only.
+bench-reader:
+	@scripts/bench-reader.sh
 
 emulator-test: tools
 	@$(LOCAL) python3 -m pytest -q tests/emulator
