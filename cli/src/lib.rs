@@ -4,8 +4,8 @@
 //! [`chain`] reads such a chain (discovery, checksums, ordering, applying the
 //! changes) into the table state plus a report; [`table`] reads the live
 //! table from DynamoDB; [`output`] renders a verification as text or JSON.
-//! [`materialize`] writes a state out as JSON lines and [`upload`] sends a
-//! file to S3; [`audit`] asks DynamoDB for a full export to compare with.
+//! [`materialize`] writes a state out as JSON lines, `parquet_out` (feature
+//! `parquet`) as Parquet, and [`upload`] sends a file to S3; [`audit`] asks DynamoDB for a full export to compare with.
 //! [`commands`] holds the `incx` subcommands.
 
 pub mod audit;
@@ -13,5 +13,7 @@ pub mod chain;
 pub mod commands;
 pub mod materialize;
 pub mod output;
+#[cfg(feature = "parquet")]
+pub mod parquet_out;
 pub mod table;
 pub mod upload;

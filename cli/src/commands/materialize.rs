@@ -1,7 +1,7 @@
 //! `incx materialize`: the table's state at the end of the chain, or at a
 //! boundary of one of its completed windows (`--at`), written as
-//! `{"Item":...}` lines of DynamoDB JSON to a local file, standard output
-//! or S3. A chain with problems (a gap, a checksum or count error) is not
+//! `{"Item":...}` lines of DynamoDB JSON or as Parquet, to a local file,
+//! standard output (JSON lines only) or S3. A chain with problems (a gap, a checksum or count error) is not
 //! written out: its state would be wrong without saying so.
 
 use std::io::Write as _;
@@ -9,8 +9,10 @@ use std::io::Write as _;
 use super::verify::ChainArgs;
 use super::{progress, s3_client, Failure};
 use crate::chain::{format_utc, parse_time, read_chain, ChainResult};
-use crate::materialize::{write_file, write_json_lines, Destination};
+use crate::materialize::{write_file, write_json_lines, Destination, Written};
 use crate::output::VerifyOutput;
+#[cfg(feature = "parquet")]
+use crate::parquet_out::write_parquet;
 use crate::upload::{upload_file, PART_SIZE};
 
 #[derive(Debug, clap::Args)]
@@ -21,6 +23,12 @@ pub struct MaterializeArgs {
     /// output. A name ending in .gz is gzip.
     #[arg(long, short)]
     pub output: String,
+    /// jsonl: {"Item":...} lines; parquet: the key attributes and every
+    /// attribute of one scalar type in all items as typed columns, and the
+    /// item as DynamoDB JSON in the column `item` (default: parquet for a
+    /// name ending in .parquet, else jsonl).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
     /// The table at this window boundary (RFC 3339, e.g.
     /// 2024-05-01T10:00:00Z, or epoch seconds) instead of at the chain's
     /// end; a time that is not a boundary is refused with the list of
@@ -30,6 +38,16 @@ pub struct MaterializeArgs {
     /// Table to take the key attributes from (DescribeTable).
     #[arg(long)]
     pub table: Option<String>,
+}
+
+/// Why a build without the `parquet` feature refuses Parquet.
+const NO_PARQUET: &str = "this incx was built without Parquet: build it with `cargo build --release -p incx-cli --features parquet`";
+
+/// The output's format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Jsonl,
+    Parquet,
 }
 
 /// `--at`: RFC 3339 text or epoch seconds, as epoch milliseconds.
@@ -45,6 +63,32 @@ pub fn parse_at(text: &str) -> Result<i64, String> {
 
 pub async fn run(args: MaterializeArgs) -> Result<(), Failure> {
     let destination = Destination::parse(&args.output)?;
+    let format = args
+        .format
+        .unwrap_or(if destination.name().ends_with(".parquet") {
+            Format::Parquet
+        } else {
+            Format::Jsonl
+        });
+    // Before reading the chain, which may take long.
+    if format == Format::Parquet && !cfg!(feature = "parquet") {
+        return Err(Failure::Error(NO_PARQUET.into()));
+    }
+    if format == Format::Parquet && destination == Destination::Stdout {
+        return Err(Failure::Error(
+            "Parquet is written to a file or to S3, not to standard output".into(),
+        ));
+    }
+    let write =
+        |state: &crate::chain::TableState, path: &std::path::Path| -> Result<Written, Failure> {
+            Ok(match format {
+                Format::Jsonl => write_file(state, path, destination.gzip())?,
+                #[cfg(feature = "parquet")]
+                Format::Parquet => write_parquet(state, path)?,
+                #[cfg(not(feature = "parquet"))]
+                Format::Parquet => return Err(Failure::Error(NO_PARQUET.into())),
+            })
+        };
     let open = args.chain.open().await?;
     let keys = args
         .chain
@@ -82,7 +126,7 @@ pub async fn run(args: MaterializeArgs) -> Result<(), Failure> {
             progress(&format!("wrote {items} items, the table at {at}"));
             return Ok(());
         }
-        Destination::Local(path) => write_file(&state, path, destination.gzip())?,
+        Destination::Local(path) => write(&state, path)?,
         Destination::S3 { bucket, key } => {
             let mut temp = tempfile::Builder::new();
             temp.prefix("incx-materialize-");
@@ -91,7 +135,7 @@ pub async fn run(args: MaterializeArgs) -> Result<(), Failure> {
                 None => temp.tempfile(),
             }
             .map_err(|e| format!("a local file for the output: {e}"))?;
-            let written = write_file(&state, file.path(), destination.gzip())?;
+            let written = write(&state, file.path())?;
             progress(&format!(
                 "uploading {} bytes to s3://{bucket}/{key} ...",
                 written.bytes

@@ -10,3 +10,5 @@ mod cli_audit;
 mod cli_verify;
 mod common;
 mod materialize;
+#[cfg(feature = "parquet")]
+mod materialize_parquet;

@@ -268,3 +268,23 @@ fn the_command_writes_a_file_that_reads_back_and_refuses_other_times() {
     }
     assert!(out.stdout.is_empty());
 }
+
+#[cfg(not(feature = "parquet"))]
+#[test]
+fn parquet_without_the_feature_is_refused_before_reading() {
+    // No S3 behind this endpoint: the refusal must come first.
+    let out = incx(
+        "http://127.0.0.1:9",
+        &[
+            "materialize",
+            "--output",
+            "state.parquet",
+            "--bucket",
+            "b",
+            "--discover",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
+    assert!(stderr.contains("--features parquet"), "{stderr}");
+}
