@@ -60,7 +60,7 @@ def test_pause_then_resume_catches_up_in_one_coalesced_export(world):
     world.settle_and_verify(7)
 
 
-def test_resume_with_catch_up_equal_to_window_exports_consecutive_windows_in_one_execution(world_factory):
+def test_resume_with_catch_up_equal_to_window_drains_the_backlog_in_runs_started_at_once(world_factory):
     world = world_factory(max_catch_up_minutes=15)
     world.run(0)
     world.driver.set_action("PAUSE")
@@ -69,12 +69,16 @@ def test_resume_with_catch_up_equal_to_window_exports_consecutive_windows_in_one
         world.run(k)
     world.driver.set_action("RUN")
     before = len(world.catalog())
-    resumed = world.run(5)[0]
+    runs = world.run(5)
     new = world.catalog()[before:]
     assert len(new) >= 4, new
     assert all(c["to"] - c["from"] <= 1800 for c in new)
-    assert len(resumed.exports) == len(new)  # all in this one execution
-    assert "NotifyAndContinue" in resumed.path
+    # Each run exports one window and, while more is exportable, starts the
+    # next through Step Functions (a named execution, so at most once).
+    assert [len(r.exports) for r in runs[:len(new)]] == [1] * len(new), [r.path for r in runs]
+    assert all(r.drained for r in runs[:len(new) - 1])
+    assert all(":execution:" in r.id and "drain-c" in r.id for r in runs[1:len(new)])
+    assert all(r.status == "SUCCEEDED" for r in runs)
     world.settle_and_verify(6)
 
 
@@ -160,12 +164,12 @@ def test_failed_export_keeps_the_watermark_and_the_next_run_retries_the_same_win
     note = world.driver.notifications("FAILED")[-1]["message"]
     assert "S3NoSuchBucket" in note["message"] and note["attempt"] == 1
     world.write(world.t0 + 4 * 900)
-    retry = world.run(4)[0]
-    first_window = retry.exports[0]
+    runs = world.run(4)
+    first_window = runs[0].exports[0]
     assert (first_window["from"], first_window["to"]) == (failed[0]["from"], failed[0]["to"])
     assert first_window["attempt"] == 2
-    # ... then the chain goes on in the same execution (the next window is due).
-    assert [e["from"] for e in retry.exports[1:2]] == [failed[0]["to"]]
+    # ... then the chain goes on in the run it started (the next window is due).
+    assert [e["from"] for r in runs[1:2] for e in r.exports] == [failed[0]["to"]]
     assert world.head()["watermark"] > before
     world.settle_and_verify(5)
 
@@ -179,11 +183,16 @@ def test_execution_killed_after_start_export_is_resumed_not_restarted(world):
     head = world.head()
     assert head["inFlight"]["exportArn"] == started["exportArn"]
     resumed = world.run(4)[0]
+    if resumed.decision == "WATCHED":
+        # The dead run's lease (StartExport + first wait + 12 min) was still
+        # running at the next slot: the slot after takes the export over.
+        assert head["inFlight"]["watchUntil"] > world.slot(4), head
+        resumed = world.run(5)[0]
     assert resumed.decision == "RESUME"
     assert [e["exportArn"] for e in resumed.exports][0] == started["exportArn"]
     windows = world.service_windows()
     assert len(windows) == len(set(windows)), windows  # one export per window
-    world.settle_and_verify(5)
+    world.settle_and_verify(6)
 
 
 def test_two_overlapping_executions_make_exactly_one_export_per_window(world):

@@ -60,11 +60,23 @@ class Execution:
 
     @property
     def final(self) -> str:
+        """The last outcome that says how the run ended: recorded, lost race,
+        deferred, handed over, or the decision."""
         for t in reversed(self.tasks):
             out = t.get("output") or {}
-            if t["state"] in ("AdvanceState", "StartExport", "Decide") and out.get("outcome"):
+            if t["state"] in ("AdvanceState", "StartExport", "CheckStatus", "Decide") and out.get("outcome"):
                 return out["outcome"]
         return self.status
+
+    @property
+    def drained(self) -> bool:
+        """Whether this run started the next one at once (more was exportable)."""
+        return any((o.get("nextRun") or None) is not None for o in self.outputs("NotifyAndEnd"))
+
+    @property
+    def polls(self) -> int:
+        """How many times this run looked at an export."""
+        return sum(1 for t in self.tasks if t["state"] == "CheckStatus")
 
     @property
     def lambda_invocations(self) -> int:
@@ -78,6 +90,7 @@ class Driver:
     counter: int = 0
     lines: list[str] = field(default_factory=list)
     echo: bool = True
+    seen_runs: set[str] = field(default_factory=set)
 
     # -- provisioning: what the stack does not make ------------------------------
 
@@ -160,21 +173,46 @@ class Driver:
     # -- executions ------------------------------------------------------------
 
     def run(self, at: float | None = None, count: int = 1, kill_after: str | None = None,
-            manual: bool = False) -> list[Execution]:
+            manual: bool = False, drains: bool = True) -> list[Execution]:
         """Starts `count` executions at virtual time `at` (together: they
-        overlap) and returns when all have ended."""
+        overlap) and returns when all have ended, with the runs they started
+        through Step Functions (a drain when more was exportable than one
+        export covered), each run to its end the same way."""
         if at is not None:
             self.aws.advance_to(at)
-        start = self.aws.now()
         specs = []
         for _ in range(count):
             self.counter += 1
             execution = self.aws.stack.state_machine_arn.replace(":stateMachine:", ":execution:")
             spec = {"id": f"{execution}:{self.counter:05d}",
-                    "input": {} if manual else {"time": iso(start)}}
+                    "input": {} if manual else {"time": iso(self.aws.now())}}
             if kill_after:
                 spec["killAfter"] = kill_after
             specs.append(spec)
+        results = self._execute(specs)
+        while drains:
+            started = self.started_runs()
+            if not started:
+                break
+            results += self._execute(started)
+        return results
+
+    def started_runs(self) -> list[dict]:
+        """The executions the functions started through the Step Functions
+        API (moto records them and runs nothing), not yet run here."""
+        sfn = self.aws.client("stepfunctions")
+        found = []
+        for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=self.aws.stack.state_machine_arn):
+            for e in page["executions"]:
+                if e["executionArn"] in self.seen_runs:
+                    continue
+                self.seen_runs.add(e["executionArn"])
+                described = sfn.describe_execution(executionArn=e["executionArn"])
+                found.append({"id": e["executionArn"], "input": json.loads(described.get("input") or "{}")})
+        return found
+
+    def _execute(self, specs: list[dict]) -> list[Execution]:
+        start = self.aws.now()
         request = {"functionsUrl": self.aws.url("watch"), "clockFile": str(self.aws.clock_file),
                    "definition": str(self.aws.definition_file), "functions": self.aws.stack.function_by_arn(),
                    "executions": specs}

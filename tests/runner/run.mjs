@@ -16,7 +16,8 @@
 //
 // Waits take no real time: before the Task that follows a Wait runs, the
 // virtual clock moves to (the end of the execution's previous Task + the
-// Wait's seconds), so exports "take" virtual time and a day runs in minutes.
+// Wait's seconds), and before a Retry to (that end + the Retry's delay), so
+// exports "take" virtual time and a day runs in minutes.
 // Several executions given together run concurrently (overlapping runs).
 
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
@@ -56,6 +57,49 @@ function waitSecondsPaths(raw) {
   return paths;
 }
 
+/**
+ * Tells whether a Task's call is a Retry of its previous call, and its delay, the
+ * way Step Functions decides: the first retrier whose ErrorEquals names the error
+ * (or States.ALL) retries while its attempts are under MaxAttempts; its delay is
+ * IntervalSeconds x BackoffRate^(attempt - 1), capped by MaxDelaySeconds (jitter
+ * left out: the upper bound). The engine itself retries at once (its intervals
+ * are overridden to 0), so the virtual clock is what makes the delay.
+ */
+function retryTracker(raw) {
+  let state = null;
+  let counts = [];
+  let pending = null; // the retrier the last failed call will be retried by
+  return {
+    delayBefore(name) {
+      if (state !== name || pending === null) {
+        state = name;
+        counts = [];
+        pending = null;
+        return undefined;
+      }
+      const r = raw.States[name].Retry[pending];
+      const attempt = counts[pending];
+      pending = null;
+      const delay = (r.IntervalSeconds ?? 1) * (r.BackoffRate ?? 2) ** (attempt - 1);
+      return Math.min(delay, r.MaxDelaySeconds ?? Infinity);
+    },
+    failed(name, error) {
+      const retriers = raw.States[name].Retry ?? [];
+      const index = retriers.findIndex((r) => r.ErrorEquals.includes(error) || r.ErrorEquals.includes('States.ALL'));
+      if (index < 0 || (counts[index] ?? 0) >= (retriers[index].MaxAttempts ?? 3)) {
+        pending = null;
+        state = null; // caught or failed: the next call of this state is a new entry
+        return;
+      }
+      counts[index] = (counts[index] ?? 0) + 1;
+      pending = index;
+    },
+    succeeded() {
+      pending = null;
+    },
+  };
+}
+
 async function invoke(functionsUrl, name, input) {
   const response = await fetch(`${functionsUrl}/2015-03-31/functions/${name}/invocations`, {
     method: 'POST',
@@ -83,6 +127,7 @@ async function runOne(raw, definition, request, spec) {
   const functionByResource = request.functions ?? FUNCTION_BY_RESOURCE;
   const clockFile = request.clockFile;
   const waitPaths = waitSecondsPaths(raw);
+  const retries = retryTracker(raw);
   let lastTaskEnd = readClock(clockFile);
   const tasks = [];
   let abort = null;
@@ -94,19 +139,23 @@ async function runOne(raw, definition, request, spec) {
     if (!fn) throw new Error(`Task ${stateName}: its Resource ${state.Resource} is none of the functions`);
     handlers[stateName] = async (input) => {
       if (killed) throw Object.assign(new Error('execution killed'), { name: 'Killed' });
+      // A retry waits its Retry's delay; a Task after a Wait, the Wait's seconds.
+      const retryDelay = retries.delayBefore(stateName);
       const waitPath = waitPaths[stateName];
-      const seconds = waitPath ? plain(input, waitPath) : undefined;
-      if (Number.isInteger(seconds)) {
+      const seconds = retryDelay ?? (waitPath ? plain(input, waitPath) : undefined);
+      if (Number.isFinite(seconds)) {
         const wake = lastTaskEnd + seconds;
         if (wake > readClock(clockFile)) writeClock(clockFile, wake);
       }
       const at = readClock(clockFile);
       try {
         const output = await invoke(request.functionsUrl, fn, input);
-        tasks.push({ state: stateName, at, output });
+        retries.succeeded();
+        tasks.push({ state: stateName, at, output, ...(retryDelay === undefined ? {} : { retry: true }) });
         return output;
       } catch (error) {
-        tasks.push({ state: stateName, at, error: error.name, cause: error.message });
+        retries.failed(stateName, error.name);
+        tasks.push({ state: stateName, at, error: error.name, cause: error.message, ...(retryDelay === undefined ? {} : { retry: true }) });
         throw error;
       } finally {
         lastTaskEnd = readClock(clockFile);

@@ -8,9 +8,10 @@ use super::Epoch;
 
 /// A watcher's lease: longer than the longest gap between two of its looks
 /// (the poll Retry's 300-second cap, or a WaitForExport of at most 600
-/// seconds), plus room for clock skew between functions. A watcher that
-/// died is replaced within this.
-pub const LEASE: Epoch = 15 * 60;
+/// seconds), plus two minutes for clock skew between functions. Shorter
+/// than the shortest schedule interval (15 minutes), so the next scheduled
+/// run takes over from a watcher that died.
+pub const LEASE: Epoch = 12 * 60;
 /// The service's listing and DescribeExport are eventually consistent: an
 /// export it has not shown yet is believed to run for this long after it
 /// was asked for (published cases show minutes; 15 minutes is tested).
