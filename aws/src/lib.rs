@@ -11,6 +11,7 @@
 
 pub mod clock;
 pub mod configured;
+pub mod emf;
 pub mod permissions;
 pub mod runtime;
 pub mod sdk;

@@ -17,6 +17,7 @@ pub mod config;
 pub mod contract;
 pub mod domain;
 pub mod error;
+pub mod metrics;
 pub mod ports;
 pub mod service;
 pub mod usecases;

@@ -71,6 +71,15 @@ impl<C, L: Ledger, X, B> Service<C, L, X, B> {
         Ok(self.ledger.head().await?.unwrap_or_default())
     }
 
+    /// The chain's lag, windows behind and in-flight age now (nothing when
+    /// the ledger cannot be read: the metric's absence is what alarms).
+    pub async fn gauges(&self) -> Vec<crate::metrics::Metric> {
+        match self.head().await {
+            Ok(head) => crate::metrics::gauges(&head, self.now(), self.config.window_minutes * 60),
+            Err(_) => Vec::new(),
+        }
+    }
+
     /// The first wait for an export of `kind`, from the catalog.
     pub async fn first_wait(&self, kind: ExportKind) -> Result<Epoch, CoreError> {
         let recent = self.ledger.recent(2 * poll::LEARN_FROM).await?;

@@ -22,8 +22,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             config,
         })
     };
-    runtime::serve(build, |service, input: AdvanceInput| async move {
-        service.advance(input).await
-    })
+    runtime::serve(
+        "advance-state",
+        build,
+        |service, input: AdvanceInput| async move { service.advance(input).await },
+        incx_core::metrics::of_advance,
+    )
     .await
 }

@@ -22,8 +22,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             config,
         })
     };
-    runtime::serve(build, |service, input: CheckInput| async move {
-        service.check(input).await
-    })
+    runtime::serve(
+        "check-status",
+        build,
+        |service, input: CheckInput| async move { service.check(input).await },
+        incx_core::metrics::of_check,
+    )
     .await
 }

@@ -6,7 +6,7 @@ use incx_aws::export::DynamoExportService;
 use incx_aws::ledger::DynamoLedger;
 use incx_aws::s3::S3PublishedExports;
 use incx_aws::ssm::SsmControlStore;
-use incx_aws::{clock, runtime, sdk};
+use incx_aws::{clock, emf, runtime, sdk};
 use incx_core::contract::DecideInput;
 use incx_core::{Config, Service};
 
@@ -24,8 +24,20 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             config,
         })
     };
-    runtime::serve(build, |service, input: DecideInput| async move {
-        service.decide(input).await
-    })
+    runtime::serve(
+        "decide-mode",
+        build,
+        |service, input: DecideInput| async move {
+            let output = service.decide(input).await;
+            // The chain's lag at every run: the alarms' heartbeat.
+            emf::emit(
+                &service.config.alias,
+                "decide-mode",
+                &service.gauges().await,
+            );
+            output
+        },
+        runtime::no_metrics,
+    )
     .await
 }

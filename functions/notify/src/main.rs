@@ -31,8 +31,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             config,
         })
     };
-    runtime::serve(build, |announcer, input: NotifyInput| async move {
-        announcer.notify(input).await
-    })
+    runtime::serve(
+        "notify",
+        build,
+        |announcer, input: NotifyInput| async move { announcer.notify(input).await },
+        incx_core::metrics::of_notify,
+    )
     .await
 }

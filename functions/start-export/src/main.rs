@@ -23,8 +23,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             config,
         })
     };
-    runtime::serve(build, |service, input: StartInput| async move {
-        service.start(input).await
-    })
+    runtime::serve(
+        "start-export",
+        build,
+        |service, input: StartInput| async move { service.start(input).await },
+        runtime::no_metrics,
+    )
     .await
 }

@@ -166,3 +166,24 @@ fn expected_paths_json_is_what_the_simulation_takes() {
     }
     check_file("expected_paths.json", &Value::Object(file));
 }
+
+/// The metrics the functions emit, for the template's alarms and dashboard
+/// (tests/infra/test_operations.py holds them to this list).
+#[test]
+fn metrics_json_lists_every_metric() {
+    let metrics: Vec<Value> = incx_core::metrics::CATALOG
+        .iter()
+        .map(|(name, unit, function, meaning)| {
+            json!({"name": name, "unit": unit.as_str(), "function": function, "meaning": meaning})
+        })
+        .collect();
+    check_file(
+        "metrics.json",
+        &json!({
+            "_comment": "Generated from shared/src/metrics.rs by sim/tests/it/contracts.rs (INCX_BLESS=1 rewrites it).",
+            "namespace": incx_core::metrics::NAMESPACE,
+            "dimensions": ["Alias"],
+            "metrics": metrics,
+        }),
+    );
+}
