@@ -485,6 +485,11 @@ def clients(endpoint: str) -> Callable[[str], Any]:
     return client
 
 
+def queue_name(physical_id: str) -> str:
+    """A queue's name from its physical id (moto gives the queue URL)."""
+    return physical_id.rstrip("/").rsplit("/", 1)[-1]
+
+
 def placeholder_zip() -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
@@ -548,9 +553,13 @@ def create(endpoint: str, parameters: dict[str, str], stack_name: str | None = N
             return f"arn:{PARTITION}:logs:{REGION}:{ACCOUNT}:log-group:{pid}:*"
         if rtype in ("AWS::StepFunctions::StateMachine", "AWS::SNS::Topic"):
             return pid
+        if rtype == "AWS::SQS::Queue":
+            return f"arn:{PARTITION}:sqs:{REGION}:{ACCOUNT}:{queue_name(pid)}"
         raise StackError(f"GetAtt {lid}.Arn: no local lookup for {rtype}")
 
     def getatt(lid: str, att: str) -> str:
+        if att == "QueueName" and types[lid] == "AWS::SQS::Queue":
+            return queue_name(physical[lid])
         if att != "Arn":
             raise StackError(f"GetAtt {lid}.{att}: only Arn is resolved locally")
         return arn_of(lid)

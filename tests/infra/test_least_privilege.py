@@ -340,8 +340,14 @@ def check_scheduler_role(t: dict) -> list[str]:
         problems.append(f"{role_id}: has managed policies")
     got = [(s.get("Effect"), as_list(s.get("Action")), as_list(s.get("Resource")))
            for s, _ in statements(t, role_id)]
-    if got != [("Allow", ["states:StartExecution"], [{"Ref": sm_id}])]:
-        problems.append(f"{role_id}: want only states:StartExecution on {sm_id}, got {got}")
+    want = [("Allow", ["states:StartExecution"], [{"Ref": sm_id}])]
+    # The schedule's dead-letter queue, if it has one: only sending to it.
+    dlq = sched["Properties"]["Target"].get("DeadLetterConfig", {}).get("Arn")
+    if dlq is not None:
+        want.append(("Allow", ["sqs:SendMessage"], [dlq]))
+    if got != want:
+        problems.append(f"{role_id}: want only states:StartExecution on {sm_id} "
+                        f"(and sqs:SendMessage on its dead-letter queue), got {got}")
     return problems
 
 

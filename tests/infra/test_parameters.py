@@ -102,6 +102,9 @@ GOOD = {
                             "arn:aws-us-gov:kms:us-gov-west-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab"],
     "ReservedConcurrency": ["0", "1", "1000"],
     "ContinueOriginalChain": ["true", "false"],
+    "LogLevel": ["INFO", "DEBUG", "FATAL"],
+    "LagAlarmWindows": ["1", "3", "96"],
+    "NoExportAlarmHours": ["1", "26", "168"],
 }
 
 CONSTRAINTS = ("AllowedPattern", "MinValue", "MaxValue", "AllowedValues", "MinLength", "MaxLength")

@@ -200,6 +200,7 @@ const DEFAULTED: &[&str] = &[
     vars::EXPORT_FORMAT,
     vars::EXPORT_VIEW_TYPE,
     vars::MAX_CATCH_UP_MINUTES,
+    vars::CONTINUE_ORIGINAL_CHAIN,
 ];
 
 #[test]
