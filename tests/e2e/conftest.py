@@ -66,7 +66,7 @@ class World:
     def catalog(self, status: str = "COMPLETED") -> list[dict]:
         return [c for c in self.driver.ledger()[1] if c["status"] == status]
 
-    def settle_and_verify(self, k: int) -> dict:
+    def settle_and_verify(self, k: int, discover: bool = False) -> dict:
         """Runs the schedule on from slot k until the chain covers the last
         write, then rebuilds the table from the chain and compares."""
         for j in range(k, k + 12):
@@ -74,7 +74,7 @@ class World:
             if head.get("watermark") is not None and head["watermark"] >= self.last_write and not head.get("inFlight"):
                 break
             self.run(j)
-        report = self.driver.verify()
+        report = self.driver.verify(discover=discover)
         assert report["gaps"] == [] and report["overlaps"] == [], report
         assert report["checksum_errors"] == [] and report["data_errors"] == [], report
         assert report["item_differences"] == 0, report["differences"]

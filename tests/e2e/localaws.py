@@ -55,6 +55,7 @@ class Settings:
     view_type: str = "NEW_AND_OLD_IMAGES"
     export_seconds: int = 300
     lag: int = 300
+    continue_original_chain: bool = False
 
     def parameters(self) -> dict[str, str]:
         """The template's parameters for this run (the rest keep their defaults)."""
@@ -68,6 +69,7 @@ class Settings:
             "WaitTimeToCheckExportStatusInSeconds": str(self.poll_wait_seconds),
             "ExportViewType": self.view_type,
             "MaxCatchUpWindowMinutes": str(self.max_catch_up_minutes),
+            "ContinueOriginalChain": "true" if self.continue_original_chain else "false",
         }
 
     def action_parameter(self) -> str:

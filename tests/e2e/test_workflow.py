@@ -274,3 +274,77 @@ def test_the_real_engine_takes_the_paths_the_simulation_takes(world):
     world.driver.set_pitr(True)
     world.driver.set_action("RESET_WITH_FULL_EXPORT_AGAIN")
     world.settle_and_verify(7)
+
+
+def test_a_configuration_error_reaches_the_failure_address_and_changes_nothing(world_factory):
+    """MaxCatchUpWindowMinutes below the window passes the template (it cannot
+    compare two parameters) and is refused by the functions: the run's Catch
+    hands the error to notify, which reads only what it needs, so the FAILED
+    e-mail still goes out, naming the variable, its value and what is allowed."""
+    world = world_factory(window_minutes=30, max_catch_up_minutes=15)
+    ex = world.run(0)[0]
+    assert ex.status == "FAILED", ex.path
+    failed = world.driver.notifications("FAILED")
+    assert len(failed) == 1, failed
+    message = failed[0]["message"]
+    assert message["status"] == "FAILED"
+    assert "MAX_CATCH_UP_MINUTES" in message["message"] and "15" in message["message"], message
+    assert failed[0]["attributes"]["status"]["Value"] == "FAILED"
+    head, catalog = world.driver.ledger()
+    assert head.get("watermark") is None and catalog == []
+    assert world.service_windows() == []
+
+
+def test_migration_continues_the_originals_chain_to_the_millisecond(world_factory):
+    """The original's leftovers: its SSM times (with milliseconds, as it
+    writes them) and its exports in its layout under the same prefix, made
+    by the service (emulator) as the original asked for them. With
+    ContinueOriginalChain the first run continues that chain with no full
+    export, the first notification says so, and the chain rebuilt from the
+    bucket (the original's exports and ours) equals the table."""
+    from datetime import datetime, timezone
+
+    world = world_factory(continue_original_chain=True)
+    aws, s = world.aws, world.aws.settings
+    ddb, ssm = aws.client("dynamodb"), aws.client("ssm")
+    table_arn = ddb.describe_table(TableName=s.table)["Table"]["TableArn"]
+
+    def at(t: float) -> datetime:
+        return datetime.fromtimestamp(t, tz=timezone.utc)
+
+    def export(**kw) -> None:
+        arn = ddb.export_table_to_point_in_time(
+            TableArn=table_arn, S3Bucket=aws.stack.bucket, S3Prefix=s.prefix,
+            ExportFormat="DYNAMODB_JSON", **kw)["ExportDescription"]["ExportArn"]
+        aws.advance_to(aws.now() + s.export_seconds + 60)
+        assert ddb.describe_export(ExportArn=arn)["ExportDescription"]["ExportStatus"] == "COMPLETED"
+
+    world.write(world.t0 + 30)
+    full = world.t0 + 60.125  # the original's full export: the request time, to the millisecond
+    aws.advance_to(full + s.lag + 1)
+    export(ExportType="FULL_EXPORT", ExportTime=at(full))
+    world.write(full + 300)
+    last = full + 900
+    aws.advance_to(last + s.lag + 1)
+    export(ExportType="INCREMENTAL_EXPORT", IncrementalExportSpecification={
+        "ExportFromTime": at(full), "ExportToTime": at(last), "ExportViewType": s.view_type})
+
+    def iso(t: float) -> str:
+        return at(t).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+    base = f"/incremental-export/{s.alias}"
+    for name, value in [("full-export-time", iso(full)), ("last-incremental-export-time", iso(last)),
+                        ("workflow-state", "NORMAL"), ("workflow-action", "RUN")]:
+        ssm.put_parameter(Name=f"{base}/{name}", Value=value, Type="String", Overwrite=True)
+
+    world.write(last + 600)
+    first = world.run(3)[0]
+    assert first.decision == "START_INCREMENTAL", first.path
+    intent = first.outputs("Decide")[0]["export"]
+    assert intent["fromMs"] == round(last * 1000), intent
+    windows = world.service_windows()
+    assert [w[0] for w in windows].count("FULL_EXPORT") == 1, windows  # the original's only
+    success = world.driver.notifications("SUCCESS")
+    assert success and "original" in success[0]["message"]["message"], success
+    report = world.settle_and_verify(4, discover=True)
+    assert len(report["exports"]) >= 3, report  # the original's full and incremental, and ours

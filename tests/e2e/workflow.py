@@ -244,11 +244,13 @@ class Driver:
 
     # -- verification ------------------------------------------------------------
 
-    def verify(self) -> dict:
-        """Rebuilds the table from the exported chain and compares it with a scan."""
+    def verify(self, discover: bool = False) -> dict:
+        """Rebuilds the table from the exported chain and compares it with a
+        scan; `discover`: the chain from the bucket's listing, not the ledger."""
         s = self.aws.settings
         exe = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "debug/incx"
-        proc = subprocess.run([str(exe), "verify", "--bucket", self.aws.stack.bucket, "--prefix", s.prefix, "--table", s.table, "--json"],
+        extra = ["--discover"] if discover else []
+        proc = subprocess.run([str(exe), "verify", "--bucket", self.aws.stack.bucket, "--prefix", s.prefix, "--table", s.table, "--json", *extra],
                               capture_output=True, text=True, env={**os.environ, **self.aws.aws_env()}, timeout=900)
         if proc.returncode not in (0, 1):
             raise RuntimeError(f"incx verify failed ({proc.returncode}): {proc.stderr[-3000:]}")
