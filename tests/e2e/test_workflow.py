@@ -348,3 +348,58 @@ def test_migration_continues_the_originals_chain_to_the_millisecond(world_factor
     assert success and "original" in success[0]["message"]["message"], success
     report = world.settle_and_verify(4, discover=True)
     assert len(report["exports"]) >= 3, report  # the original's full and incremental, and ours
+
+
+def test_an_export_invisible_for_15_minutes_is_watched_not_asked_for_again(world):
+    """DescribeExport and ListExports are eventually consistent: an export the
+    service does not show yet, for longer than the first wait, is watched
+    until it shows, never taken as failed and never asked for again."""
+    world.start_chain()
+    world.aws.emulator("/_emulator/faults", {"hidden_seconds": 900})
+    world.write(world.t0 + 3 * 900)
+    ex = world.run(3)[0]
+    assert ex.outputs("StartExport") and ex.outputs("StartExport")[0]["outcome"] == "STARTED", ex.path
+    world.aws.emulator("/_emulator/faults", {"hidden_seconds": 0})
+    world.settle_and_verify(4)
+    windows = world.service_windows()
+    assert len(windows) == len(set(windows)), windows  # the hidden window exported once
+    assert world.catalog("FAILED") == [], world.catalog("FAILED")
+    assert world.driver.notifications("FAILED") == []
+
+
+def test_invalid_export_time_inside_pitr_is_deferred_not_a_gap(world):
+    """The service answers InvalidExportTime for a too-recent end or a skewed
+    clock too: with the window's start inside the PITR window it is not a
+    gap; the run defers and a later one exports the same window."""
+    world.start_chain()
+    world.aws.emulator("/_emulator/faults", {"invalid_export_time_next": 1})
+    world.write(world.t0 + 3 * 900)
+    ex = world.run(3)[0]
+    assert ex.outputs("StartExport")[0]["outcome"] == "DEFERRED", ex.path
+    head = world.head()
+    assert head["state"] != "PITR_GAP" and head["mode"] == "INCREMENTAL", head
+    assert world.driver.notifications("FAILED") == []
+    world.settle_and_verify(4)
+    assert head["chain"] == world.head()["chain"]  # no reset, no new full export
+
+
+def test_a_reset_after_a_redeploy_recreated_the_control_at_version_1_is_done(world):
+    """A redeploy can recreate the control (version 1) while the ledger keeps
+    the version of the last reset it acknowledged: a new RESET at version 1
+    must still make a full export, not be taken as the old one."""
+    world.start_chain()
+    world.driver.set_action("RESET_WITH_FULL_EXPORT_AGAIN")
+    world.write(world.t0 + 3 * 900)
+    assert world.run(3)[0].decision == "START_FULL"
+    assert world.driver.action() == "RUN"
+    chain = world.head()["chain"]
+    ssm = world.aws.client("ssm")
+    ssm.delete_parameter(Name=world.aws.settings.action_parameter())
+    world.driver.set_action("RESET_WITH_FULL_EXPORT_AGAIN")
+    assert ssm.get_parameter(Name=world.aws.settings.action_parameter())["Parameter"]["Version"] == 1
+    world.write(world.t0 + 5 * 900)
+    ex = world.run(5)[0]
+    assert ex.decision == "START_FULL", ex.path
+    assert world.head()["chain"] == chain + 1
+    assert world.driver.action() == "RUN"
+    world.settle_and_verify(6)
