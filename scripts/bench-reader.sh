@@ -7,6 +7,9 @@
 #
 #   scripts/bench-reader.sh [--items N] [--windows N] [--changes N]
 #
+# BENCH_OPT_LEVEL=3 builds incx at that opt-level instead of the workspace's
+# release profile (opt-level "z", sized for Lambda), in its own target dir.
+#
 # Defaults (env BENCH_ITEMS, BENCH_WINDOWS, BENCH_CHANGES): the size of the
 # reader's issue, a full export of 1,000,000 items and 24 windows of 40,000
 # changes (135 MB of gzip). The chain is generated once into the tools cache
@@ -42,7 +45,11 @@ if [ ! -e "$DUCK_VENV/.stamp-$DUCKDB" ]; then
 fi
 
 # The release build users are told to make (README: cargo build --release).
-log "building incx and the chain generator (release) ..."
+if [ -n "${BENCH_OPT_LEVEL:-}" ]; then
+  export CARGO_PROFILE_RELEASE_OPT_LEVEL="$BENCH_OPT_LEVEL"
+  export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target/bench-opt$BENCH_OPT_LEVEL}"
+fi
+log "building incx and the chain generator (release, opt-level ${BENCH_OPT_LEVEL:-of the workspace}) ..."
 cargo build --release --locked -q -p incx-cli --bin incx --example gen_chain
 TARGET="${CARGO_TARGET_DIR:-target}/release"
 
@@ -152,7 +159,7 @@ cmp -s "$WORK/incx.jsonl" "$WORK/incx-256M.jsonl" || { echo "materialize with 25
 
 read -r dw dk <"$WORK/duckdb.fig"
 echo
-echo "chain: $ITEMS items, $WINDOWS windows of $CHANGES changes ($(du -sh --apparent-size "$CHAIN" | cut -f1)); $(nproc) cores"
+echo "chain: $ITEMS items, $WINDOWS windows of $CHANGES changes ($(du -sh --apparent-size "$CHAIN" | cut -f1)); $(nproc) cores; incx at opt-level ${BENCH_OPT_LEVEL:-of the release profile}"
 printf '%-40s %9s %12s %20s %14s\n' reader wall "peak memory" "speed vs DuckDB" "memory/DuckDB"
 for name in incx-verify incx-materialize incx-256M duckdb; do
   read -r w k <"$WORK/$name.fig"
