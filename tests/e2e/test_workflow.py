@@ -403,3 +403,42 @@ def test_a_reset_after_a_redeploy_recreated_the_control_at_version_1_is_done(wor
     assert world.head()["chain"] == chain + 1
     assert world.driver.action() == "RUN"
     world.settle_and_verify(6)
+
+
+def emf_documents(world) -> list[dict]:
+    """The embedded-metric-format lines the functions wrote to stdout."""
+    docs = []
+    for line in (world.aws.workdir / "watch.log").read_text(errors="replace").splitlines():
+        start = line.find('{"')
+        if start < 0 or '"_aws"' not in line:
+            continue
+        try:
+            doc = json.loads(line[start:])
+        except ValueError:
+            continue
+        if "_aws" in doc:
+            docs.append(doc)
+    return docs
+
+
+def test_the_functions_metrics_match_the_ledger(world):
+    """EMF lines in the functions' output: each completed export's items and
+    billed bytes as the ledger recorded them, and the lag decide-mode reports
+    is the virtual time of its run minus the ledger's watermark."""
+    world.start_chain()
+    world.write(world.t0 + 3 * 900)
+    world.run(3)
+    watermark = float(world.head()["watermark"])  # what the next run's Decide reads
+    last = world.run(4)[0]
+    docs = emf_documents(world)
+    assert docs, "no EMF document in the functions' output"
+    for d in docs:
+        declared = [m["Name"] for m in d["_aws"]["CloudWatchMetrics"][0]["Metrics"]]
+        assert d["Alias"] == world.aws.settings.alias and all(n in d for n in declared), d
+    seen = sorted((d["ExportItems"], d["ExportBilledBytes"]) for d in docs if "ExportItems" in d)
+    recorded = sorted((float(c["itemCount"]), float(c["billedSizeBytes"])) for c in world.catalog())
+    assert seen == recorded, (seen, recorded)
+    assert sum(d.get("ExportsCompleted", 0) for d in docs) == len(recorded)
+    decided_at = [t["at"] for t in last.tasks if t["state"] == "Decide"][-1]
+    lag = [d["ChainLagSeconds"] for d in docs if "ChainLagSeconds" in d][-1]
+    assert abs(lag - (decided_at - watermark)) <= 1, (lag, decided_at, watermark)
