@@ -25,6 +25,11 @@ enum Command {
     /// Compare the chain with a full export that DynamoDB makes at exactly
     /// the chain's end (its cost is stated and confirmed first).
     Audit(commands::audit::AuditArgs),
+    /// One screen on a deployment: the ledger head and lag, the export in
+    /// flight, the last failure, the control, the newest exports and runs.
+    Status(commands::status::StatusArgs),
+    /// The current chain from the ledger, in order (--json: JSON lines).
+    Chain(commands::chain::ChainCmdArgs),
 }
 
 async fn run(command: Command) -> Result<(), Failure> {
@@ -32,6 +37,8 @@ async fn run(command: Command) -> Result<(), Failure> {
         Command::Verify(args) => commands::verify::run(args).await,
         Command::Materialize(args) => commands::materialize::run(args).await,
         Command::Audit(args) => commands::audit::run(args).await,
+        Command::Status(args) => commands::status::run(args).await,
+        Command::Chain(args) => commands::chain::run(args).await,
     }
 }
 

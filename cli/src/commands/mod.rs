@@ -4,7 +4,10 @@
 //! not turn into an error.
 
 pub mod audit;
+pub mod chain;
+pub mod deployment;
 pub mod materialize;
+pub mod status;
 pub mod verify;
 
 use std::io::Write as _;
