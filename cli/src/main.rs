@@ -28,6 +28,16 @@ enum Command {
     /// One screen on a deployment: the ledger head and lag, the export in
     /// flight, the last failure, the control, the newest exports and runs.
     Status(commands::status::StatusArgs),
+    /// Set the control to PAUSE: runs start no export until resume.
+    Pause(commands::control::PauseArgs),
+    /// Set the control to RUN, saying first what backlog the next run
+    /// exports (confirmed unless --yes).
+    Resume(commands::control::ConfirmedArgs),
+    /// Set the control to RESET_WITH_FULL_EXPORT_AGAIN: a new full export
+    /// and a new chain (confirmed unless --yes).
+    Reset(commands::control::ConfirmedArgs),
+    /// Start a run of the deployment's state machine now.
+    Run(commands::run::RunArgs),
     /// The current chain from the ledger, in order (--json: JSON lines).
     Chain(commands::chain::ChainCmdArgs),
 }
@@ -38,6 +48,10 @@ async fn run(command: Command) -> Result<(), Failure> {
         Command::Materialize(args) => commands::materialize::run(args).await,
         Command::Audit(args) => commands::audit::run(args).await,
         Command::Status(args) => commands::status::run(args).await,
+        Command::Pause(args) => commands::control::pause(args).await,
+        Command::Resume(args) => commands::control::resume(args).await,
+        Command::Reset(args) => commands::control::reset(args).await,
+        Command::Run(args) => commands::run::run(args).await,
         Command::Chain(args) => commands::chain::run(args).await,
     }
 }

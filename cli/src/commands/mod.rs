@@ -5,8 +5,10 @@
 
 pub mod audit;
 pub mod chain;
+pub mod control;
 pub mod deployment;
 pub mod materialize;
+pub mod run;
 pub mod status;
 pub mod verify;
 
