@@ -7,11 +7,10 @@
 //!
 //! Exit code: 0 clean, 1 differences (or a chain with problems), 2 error.
 
-use std::io::BufRead as _;
 use std::time::Duration;
 
 use super::verify::{Bucket, ChainArgs};
-use super::{progress, write_stdout, Failure};
+use super::{confirm, progress, write_stdout, Failure};
 use crate::audit::{describe, start_export, wait_export, ExportAsk};
 use crate::chain::{compare_states, format_utc, read_chain, ChainResult, ChainSource};
 use crate::output::VerifyOutput;
@@ -98,7 +97,7 @@ pub async fn run(args: AuditArgs) -> Result<(), Failure> {
                 facts.size_bytes,
                 facts.cost_usd()
             );
-            if !args.yes && !confirm(&question)? {
+            if !args.yes && !confirm(&format!("ask for {question}"))? {
                 return Err(Failure::Error("not confirmed: no export asked for".into()));
             }
             if args.yes {
@@ -165,18 +164,4 @@ fn finish(output: &VerifyOutput, json: bool) -> Result<(), Failure> {
     } else {
         Err(Failure::Problems)
     }
-}
-
-/// Asks on standard error, reads the answer from standard input.
-fn confirm(question: &str) -> Result<bool, Failure> {
-    eprint!("incx: ask for {question}? [y/N] ");
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|e| format!("reading the answer: {e}"))?;
-    Ok(matches!(
-        answer.trim().to_ascii_lowercase().as_str(),
-        "y" | "yes"
-    ))
 }

@@ -7,8 +7,6 @@
 //!
 //! Exit code: 0 set, 2 not set (no head, not confirmed, access error).
 
-use std::io::BufRead as _;
-
 use incx_core::domain::control::WorkflowAction;
 use incx_core::domain::ledger::{Head, Mode};
 use incx_core::domain::timefmt::rfc3339;
@@ -17,7 +15,7 @@ use incx_core::domain::Epoch;
 use serde::Serialize;
 
 use super::deployment::{control_name, ledger_table, now, put_control, Deployment, DeploymentArgs};
-use super::{progress, write_stdout, Failure};
+use super::{confirm, progress, write_stdout, Failure};
 
 #[derive(Debug, clap::Args)]
 pub struct PauseArgs {
@@ -211,20 +209,6 @@ async fn confirmed(
         ));
     }
     set(&deployment, action, &plan, args.json).await
-}
-
-/// Asks on standard error, reads the answer from standard input.
-fn confirm(question: &str) -> Result<bool, Failure> {
-    eprint!("incx: {question}? [y/N] ");
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|e| format!("reading the answer: {e}"))?;
-    Ok(matches!(
-        answer.trim().to_ascii_lowercase().as_str(),
-        "y" | "yes"
-    ))
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ pub mod run;
 pub mod status;
 pub mod verify;
 
-use std::io::Write as _;
+use std::io::{BufRead as _, Write as _};
 
 /// How a command ended: 0 clean, 1 problems found, 2 usage or access error.
 #[derive(Debug)]
@@ -97,4 +97,19 @@ pub fn write_stdout(text: &str) -> Result<(), Failure> {
         }
         _ => Ok(()),
     }
+}
+
+/// Asks `question` on standard error and reads the answer from standard
+/// input: only `y` or `yes` (any case) confirms; a closed input does not.
+pub fn confirm(question: &str) -> Result<bool, Failure> {
+    eprint!("incx: {question}? [y/N] ");
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| format!("reading the answer: {e}"))?;
+    Ok(matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
 }
