@@ -193,3 +193,30 @@ def test_product_style_clients_with_one_endpoint(emu, ddb, s3):
     done = finish(emu, ddb, start_export(ddb, table, prefix="one-endpoint"))
     summary, _, lines = read_lines(through_emulator, done["ExportManifest"])
     assert summary["itemCount"] == 1 and lines == [{"Item": {"pk": {"S": "a"}, "v": {"N": "1"}}}]
+
+
+def test_every_call_is_counted_by_access_key_service_and_operation(emu, ddb):
+    """What a client really asked of AWS, REST services included: the
+    record an IAM policy is held to."""
+    base = emu.fresh_base()
+    key = f"counted-{base}"
+    ssm, s3, dynamodb = (client(name, emu.url, access_key=key) for name in ("ssm", "s3", "dynamodb"))
+    scheduler = client("scheduler", emu.url, access_key=key)
+    table = new_table(ddb)
+    ssm.put_parameter(Name=f"/incx/{base}/counted", Value="RUN", Type="String")
+    ssm.get_parameter(Name=f"/incx/{base}/counted")
+    ssm.get_parameter(Name=f"/incx/{base}/counted")
+    bucket = f"counted-{base}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="a/b.json", Body=b"{}")
+    s3.get_object(Bucket=bucket, Key="a/b.json")["Body"].read()
+    s3.list_objects_v2(Bucket=bucket, Prefix="a/")
+    dynamodb.describe_continuous_backups(TableName=table["name"])  # answered by the emulator itself
+    expect_error("ResourceNotFoundException", scheduler.get_schedule, Name=f"none-{base}")
+
+    counted = {(c["Service"], c["Operation"]): c["Count"] for c in emu.journal()["calls"] if c["AccessKeyId"] == key}
+    assert counted == {
+        ("ssm", "PutParameter"): 1, ("ssm", "GetParameter"): 2,
+        ("s3", "CreateBucket"): 1, ("s3", "PutObject"): 1, ("s3", "GetObject"): 1, ("s3", "ListObjectsV2"): 1,
+        ("dynamodb", "DescribeContinuousBackups"): 1, ("scheduler", "GetSchedule"): 1,
+    }, counted

@@ -44,3 +44,23 @@ def export_entry(export: Export, repeat_calls: int) -> dict:
             "FailureCode": export.failure[0] if export.failure else None,
             "DurationSeconds": export.duration / MICROS, "VisibleFrom": epoch_number(export.visible_from),
             "AccessKeyId": export.caller.access_key, "RepeatCalls": repeat_calls}
+
+
+class CallCounts:
+    """Every call the emulator received, counted by access key, service and
+    operation: what a client really asked of AWS, to hold a documented IAM
+    policy to."""
+
+    def __init__(self):
+        self._counts: dict[tuple[str, str, str], int] = {}
+        self._lock = threading.Lock()
+
+    def add(self, access_key: str, service: str | None, operation: str | None) -> None:
+        key = (access_key, service or "?", operation or "?")
+        with self._lock:
+            self._counts[key] = self._counts.get(key, 0) + 1
+
+    def view(self) -> list[dict]:
+        with self._lock:
+            return [{"AccessKeyId": k, "Service": s, "Operation": o, "Count": n}
+                    for (k, s, o), n in sorted(self._counts.items())]

@@ -42,6 +42,26 @@ def classify(headers, body: bytes, path: str) -> Call:
     return Call(signed_for, form.get("Action"), form)
 
 
+def rest_operation(service: str | None, method: str, path: str) -> str | None:
+    """The operation of a REST call (S3, Scheduler), from its method and
+    path: enough to name what a client did, not a full router."""
+    split = urllib.parse.urlsplit(path)
+    query = urllib.parse.parse_qs(split.query, keep_blank_values=True)
+    parts = [p for p in split.path.split("/") if p]
+    if service == "s3":
+        if method == "GET" and "list-type" in query:
+            return "ListObjectsV2"
+        if len(parts) == 1:
+            return {"GET": "ListObjects", "PUT": "CreateBucket", "HEAD": "HeadBucket",
+                    "DELETE": "DeleteBucket"}.get(method)
+        verbs = {"GET": "GetObject", "HEAD": "HeadObject", "PUT": "PutObject", "DELETE": "DeleteObject"}
+        return verbs.get(method) if len(parts) > 1 else None
+    if service == "scheduler" and parts[:1] == ["schedules"]:
+        return {"GET": "GetSchedule" if len(parts) > 1 else "ListSchedules", "POST": "CreateSchedule",
+                "PUT": "UpdateSchedule", "DELETE": "DeleteSchedule"}.get(method)
+    return None
+
+
 def _form(text: str) -> dict[str, str]:
     return {k: v[0] for k, v in urllib.parse.parse_qs(text, keep_blank_values=True).items()}
 

@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from .history import WRITE_OPS
 from .moto import Caller
 from .protocol import JSON_CONTENT_TYPE, ApiError, json_bytes, log
-from .proxy import Call, classify, lost_response
+from .proxy import Call, classify, lost_response, rest_operation
 from .service import HANDLED_OPS, TABLE_LIFECYCLE_OPS, ExportEmulator
 
 # Headers that describe one hop, not the message: recomputed on each side.
@@ -48,6 +48,10 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         body = self._read_body()
         path = urllib.parse.urlsplit(self.path).path
         call = classify(self.headers, body, self.path)
+        if not path.startswith("/_emulator/"):
+            caller = Caller.from_headers(self.headers, self.server.emulator.region)
+            self.server.emulator.calls.add(caller.access_key, call.service,
+                                           call.operation or rest_operation(call.service, self.command, self.path))
         if path.startswith("/_emulator/"):
             status, label = self._control(path, body), path
         elif call.service == "dynamodb" and call.operation in HANDLED_OPS and self.command == "POST":

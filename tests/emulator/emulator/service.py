@@ -14,7 +14,7 @@ from .exports import (DEFAULT_RECOVERY_DAYS, NO_SUCH_BUCKET, TOKEN_TTL, Export, 
                       normalise_export_request, resolve_export_times)
 from .faults import Durations, Faults
 from .history import ItemHistory, written_keys
-from .journal import Journal, export_entry
+from .journal import CallCounts, Journal, export_entry
 from .materialise import materialise
 from .moto import BucketMissing, Caller, MotoClient, S3Writer, TableCatalog, TableInfo, table_name_of
 from .proxy import LOST_MESSAGE, Call, journal_entry
@@ -46,6 +46,7 @@ class ExportEmulator:
         self.tokens: dict[str, str] = {}  # ClientToken -> export ARN
         self.faults = Faults(export_seconds, export_durations)
         self.journal = Journal()
+        self.calls = CallCounts()
         # One lock for the emulated state; a second one serialises writes so
         # each read-back sees exactly its own write, in moto's order.
         self.lock = threading.RLock()
@@ -346,7 +347,7 @@ class ExportEmulator:
                   "lost_responses": len(entries["lost_responses"]),
                   "sns_publish": len(entries["sns_publish"]), "ssm": len(entries["ssm"])}
         return {"now": epoch_number(clock_now), "service_now": epoch_number(now),
-                "exports": exports, **entries, "counts": counts}
+                "exports": exports, **entries, "counts": counts, "calls": self.calls.view()}
 
     # control endpoints
 
