@@ -8,7 +8,7 @@ use incx_aws::ssm::SsmControlStore;
 use incx_core::domain::control::{Control, WorkflowAction};
 use incx_core::domain::ledger::{CatalogEntry, Head};
 use incx_core::domain::Epoch;
-use incx_core::ports::{ControlStore, Ledger};
+use incx_core::ports::{Clock as _, ControlStore, Ledger};
 
 use super::{AwsArgs, Failure};
 
@@ -52,11 +52,10 @@ pub fn state_machine_name(alias: &str) -> String {
     format!("{alias}-incremental-export")
 }
 
-/// Now, in epoch seconds.
+/// Now, in epoch seconds: the functions' clock, so that a local run's
+/// virtual time (a local build only) is the operator's too.
 pub fn now() -> Epoch {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    incx_aws::clock::clock().now()
 }
 
 /// A deployment's clients.
@@ -88,6 +87,10 @@ impl Deployment {
 
     pub fn sfn(&self) -> aws_sdk_sfn::Client {
         aws_sdk_sfn::Client::new(&self.sdk)
+    }
+
+    pub fn scheduler(&self) -> aws_sdk_scheduler::Client {
+        aws_sdk_scheduler::Client::new(&self.sdk)
     }
 
     /// The ledger head; `None` when the workflow never ran.

@@ -9,6 +9,7 @@ pub mod control;
 pub mod deployment;
 pub mod materialize;
 pub mod run;
+pub mod schedule;
 pub mod status;
 pub mod verify;
 

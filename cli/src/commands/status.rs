@@ -1,15 +1,19 @@
 //! `incx status`: one screen on a deployment — the ledger head (mode,
 //! chain, watermark, lag), the export in flight and the last failure, the
 //! control, the newest catalog entries and the state machine's last runs.
-//! The runs are read with the operator's Step Functions permissions, which
-//! a read-only operator may lack: then that line says unavailable and the
-//! rest still shows.
+//! The schedule and its next run, and what needs an operator, each with its
+//! remedy. The runs and the schedule are read with the operator's Step
+//! Functions and Scheduler permissions, which a read-only operator may
+//! lack: then that line says unavailable and the rest still shows.
 //!
-//! Exit code: 0 shown, 2 the ledger or the control could not be read.
+//! Exit code: 0 nothing needs attention, 1 something does (listed with its
+//! remedy), 2 the ledger or the control could not be read.
 
-use incx_core::domain::control::Control;
+use incx_core::domain::control::{shown_value, Control, WorkflowAction};
+use incx_core::domain::decision::OperatorReason;
 use incx_core::domain::export::ExportKind;
-use incx_core::domain::ledger::{Head, Mode};
+use incx_core::domain::ledger::{Head, Mode, WorkflowState};
+use incx_core::domain::notification::{failure_remedy, operator_remedy};
 use incx_core::domain::timefmt::rfc3339;
 use incx_core::domain::window::WindowPlan;
 use incx_core::domain::Epoch;
@@ -17,6 +21,7 @@ use serde::Serialize;
 
 use super::chain::ExportView;
 use super::deployment::{find_state_machine, now, state_machine_name, Deployment, DeploymentArgs};
+use super::schedule::{read_schedule, ScheduleView};
 use super::{write_stdout, Failure};
 
 #[derive(Debug, clap::Args)]
@@ -29,6 +34,9 @@ pub struct StatusArgs {
     /// The deployment's window, to count the lag in windows.
     #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(i64).range(15..=1440))]
     pub window_minutes: i64,
+    /// Windows behind that need attention (the stack's LagAlarmWindows).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(i64).range(1..=1000))]
+    pub lag_alarm_windows: i64,
     /// The state machine (default: found by the name <ALIAS>-incremental-export).
     #[arg(long)]
     pub state_machine_arn: Option<String>,
@@ -72,6 +80,33 @@ pub struct RunView {
     pub start: String,
 }
 
+/// Something an operator should look at, and what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Attention {
+    pub problem: String,
+    pub remedy: String,
+}
+
+/// What was read of a deployment, for [`Status::build`].
+#[derive(Debug, Clone)]
+pub struct Observed<'a> {
+    /// `None` when the workflow never ran.
+    pub head: Option<&'a Head>,
+    pub control: &'a Control,
+    pub recent: &'a [ExportView],
+    /// The last runs, or why they could not be read.
+    pub runs: Result<Vec<RunView>, String>,
+    /// The schedule, or why it could not be read.
+    pub schedule: Result<ScheduleView, String>,
+}
+
+/// The deployment's settings `status` needs.
+#[derive(Debug, Clone, Copy)]
+pub struct Thresholds {
+    pub window_minutes: i64,
+    pub lag_alarm_windows: i64,
+}
+
 /// Everything `status` shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -95,6 +130,13 @@ pub struct Status {
     pub runs: Option<Vec<RunView>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub runs_unavailable: Option<String>,
+    /// `None` when the schedule could not be read; then
+    /// `scheduleUnavailable` says why.
+    pub schedule: Option<ScheduleView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule_unavailable: Option<String>,
+    /// What needs an operator (empty: nothing); exit code 1 when any.
+    pub attention: Vec<Attention>,
 }
 
 fn kind_name(kind: ExportKind) -> &'static str {
@@ -106,24 +148,36 @@ fn kind_name(kind: ExportKind) -> &'static str {
 
 impl Status {
     /// The status from what was read, at `now`.
-    pub fn build(
-        alias: &str,
-        head: Option<&Head>,
-        control: &Control,
-        recent: &[ExportView],
-        runs: Result<Vec<RunView>, String>,
-        now: Epoch,
-        window_minutes: i64,
-    ) -> Self {
+    pub fn build(alias: &str, seen: Observed<'_>, now: Epoch, limits: Thresholds) -> Self {
+        let Observed {
+            head,
+            control,
+            recent,
+            runs,
+            schedule,
+        } = seen;
         let plan = WindowPlan {
-            size: window_minutes * 60,
-            max_catch_up: window_minutes * 60,
+            size: limits.window_minutes * 60,
+            max_catch_up: limits.window_minutes * 60,
         };
         let watermark = head.and_then(|h| h.watermark);
+        let lag_windows = watermark.map(|w| plan.blocks_behind(w, now));
         let (runs, runs_unavailable) = match runs {
             Ok(r) => (Some(r), None),
             Err(e) => (None, Some(e)),
         };
+        let (schedule, schedule_unavailable) = match schedule {
+            Ok(s) => (Some(s), None),
+            Err(e) => (None, Some(e)),
+        };
+        let attention = attention(
+            alias,
+            head,
+            control,
+            lag_windows,
+            limits.lag_alarm_windows,
+            schedule.as_ref(),
+        );
         Self {
             alias: alias.to_string(),
             now: rfc3339(now),
@@ -135,7 +189,7 @@ impl Status {
             chain: head.map(|h| h.chain),
             watermark: watermark.map(rfc3339),
             lag_seconds: watermark.map(|w| (now - w).max(0)),
-            lag_windows: watermark.map(|w| plan.blocks_behind(w, now)),
+            lag_windows,
             in_flight: head.and_then(|h| h.in_flight.as_ref()).map(|f| FlightView {
                 kind: kind_name(f.intent.kind),
                 from: f.intent.span.from.map(rfc3339),
@@ -159,6 +213,9 @@ impl Status {
             recent: recent.to_vec(),
             runs,
             runs_unavailable,
+            schedule,
+            schedule_unavailable,
+            attention,
         }
     }
 
@@ -230,8 +287,102 @@ impl Status {
                 reason.as_deref().unwrap_or("not read")
             )),
         }
+        match (&self.schedule, &self.schedule_unavailable) {
+            (Some(s), _) => out.push_str(&format!(
+                "  schedule   {} {} ({}), next run {}\n",
+                s.state,
+                s.expression,
+                s.timezone,
+                s.next_run.as_deref().unwrap_or("not known")
+            )),
+            (None, reason) => out.push_str(&format!(
+                "  schedule   unavailable: {}\n",
+                reason.as_deref().unwrap_or("not read")
+            )),
+        }
+        if self.attention.is_empty() {
+            out.push_str("  attention  none\n");
+        }
+        for a in &self.attention {
+            out.push_str(&format!(
+                "  attention  {}\n             remedy: {}\n",
+                a.problem, a.remedy
+            ));
+        }
         out
     }
+}
+
+/// What needs an operator, worst first: a control the workflow refuses, a
+/// PITR gap, a failing window, a lag at the alarm's level, a schedule that
+/// starts nothing.
+fn attention(
+    alias: &str,
+    head: Option<&Head>,
+    control: &Control,
+    lag_windows: Option<i64>,
+    alarm_windows: i64,
+    schedule: Option<&ScheduleView>,
+) -> Vec<Attention> {
+    let mut out = Vec::new();
+    let action = control
+        .value
+        .as_deref()
+        .map(|raw| WorkflowAction::parse(raw).map_err(|_| shown_value(raw)));
+    if let Some(Err(shown)) = &action {
+        let reason = OperatorReason::UnknownControl {
+            shown: shown.clone(),
+        };
+        out.push(Attention {
+            problem: format!("the control's value {shown} is not allowed: runs start no export"),
+            remedy: operator_remedy(alias, &reason),
+        });
+    }
+    if let Some(h) = head.filter(|h| h.state == WorkflowState::PitrGap) {
+        let reason = OperatorReason::PitrGap {
+            watermark: h.watermark.unwrap_or_default(),
+            earliest: 0,
+        };
+        out.push(Attention {
+            problem: "PITR gap: the chain cannot continue from its watermark".into(),
+            remedy: operator_remedy(alias, &reason),
+        });
+    }
+    if let Some(f) = head.and_then(|h| h.last_failure.as_ref()) {
+        out.push(Attention {
+            problem: format!(
+                "the {} export to {} failed {} times: {}: {}",
+                kind_name(f.kind),
+                rfc3339(f.span.to),
+                f.attempts,
+                f.code,
+                f.message
+            ),
+            remedy: failure_remedy(&f.code, f.attempts),
+        });
+    }
+    if let Some(behind) = lag_windows.filter(|b| *b >= alarm_windows) {
+        let remedy = if matches!(action, Some(Ok(WorkflowAction::Pause))) {
+            "The workflow is paused: `incx resume` exports the backlog (it says how much first)"
+                .to_string()
+        } else {
+            "The next runs catch up on their own; if the lag keeps growing, look at the last runs and any failure above".to_string()
+        };
+        out.push(Attention {
+            problem: format!("{behind} windows behind (the lag alarm is at {alarm_windows})"),
+            remedy,
+        });
+    }
+    if let Some(s) = schedule.filter(|s| s.state != "ENABLED") {
+        out.push(Attention {
+            problem: format!("schedule {} is {}: no run starts on its own", s.name, s.state),
+            remedy: format!(
+                "Enable it (aws scheduler update-schedule --name {} --state ENABLED with its other settings), or redeploy the stack; `incx run` starts one run now",
+                s.name
+            ),
+        });
+    }
+    out
 }
 
 /// The newest `n` runs of the state machine (`arn`, or found by name).
@@ -286,21 +437,31 @@ pub async fn run(args: StatusArgs) -> Result<(), Failure> {
         args.last,
     )
     .await;
-    let status = Status::build(
-        &deployment.alias,
-        head.as_ref(),
-        &control,
-        &recent,
+    let now = now();
+    let schedule = read_schedule(&deployment.scheduler(), &deployment.alias, now).await;
+    let seen = Observed {
+        head: head.as_ref(),
+        control: &control,
+        recent: &recent,
         runs,
-        now(),
-        args.window_minutes,
-    );
+        schedule,
+    };
+    let limits = Thresholds {
+        window_minutes: args.window_minutes,
+        lag_alarm_windows: args.lag_alarm_windows,
+    };
+    let status = Status::build(&deployment.alias, seen, now, limits);
     let text = if args.json {
         format!("{}\n", serde_json::to_string_pretty(&status)?)
     } else {
         status.render_text()
     };
-    write_stdout(&text)
+    write_stdout(&text)?;
+    if status.attention.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::Problems)
+    }
 }
 
 #[cfg(test)]
@@ -350,6 +511,27 @@ mod tests {
         }
     }
 
+    fn build(
+        head: Option<&Head>,
+        control: &Control,
+        runs: Result<Vec<RunView>, String>,
+        now: Epoch,
+        window_minutes: i64,
+    ) -> Status {
+        let seen = Observed {
+            head,
+            control,
+            recent: &[],
+            runs,
+            schedule: Err("not read".into()),
+        };
+        let limits = Thresholds {
+            window_minutes,
+            lag_alarm_windows: 3,
+        };
+        Status::build("o1", seen, now, limits)
+    }
+
     fn control(v: &str) -> Control {
         Control {
             value: Some(v.into()),
@@ -361,15 +543,7 @@ mod tests {
     fn lag_in_flight_and_failure_come_from_the_head() {
         // Watermark 01:00, now 02:10: 70 minutes, four whole windows
         // (01:00-02:00) exportable.
-        let s = Status::build(
-            "o1",
-            Some(&head()),
-            &control("PAUSE"),
-            &[],
-            Ok(vec![]),
-            7800,
-            15,
-        );
+        let s = build(Some(&head()), &control("PAUSE"), Ok(vec![]), 7800, 15);
         assert_eq!(s.watermark.as_deref(), Some("1970-01-01T01:00:00Z"));
         assert_eq!(s.lag_seconds, Some(4200));
         assert_eq!(s.lag_windows, Some(4));
@@ -378,15 +552,7 @@ mod tests {
         assert_eq!(s.last_failure.as_ref().unwrap().code, "S3NoSuchBucket");
         assert_eq!(s.control.as_deref(), Some("PAUSE"));
         // Hour windows: one whole window behind.
-        let s = Status::build(
-            "o1",
-            Some(&head()),
-            &control("RUN"),
-            &[],
-            Ok(vec![]),
-            7800,
-            60,
-        );
+        let s = build(Some(&head()), &control("RUN"), Ok(vec![]), 7800, 60);
         assert_eq!(s.lag_windows, Some(1));
 
         let json = serde_json::to_value(&s).unwrap();
@@ -398,15 +564,7 @@ mod tests {
 
     #[test]
     fn text_says_what_is_missing_and_unavailable() {
-        let s = Status::build(
-            "o1",
-            None,
-            &Control::default(),
-            &[],
-            Err("AccessDenied".into()),
-            0,
-            15,
-        );
+        let s = build(None, &Control::default(), Err("AccessDenied".into()), 0, 15);
         let text = s.render_text();
         assert!(text.contains("no head yet"), "{text}");
         assert!(text.contains("(parameter missing)"), "{text}");
@@ -419,15 +577,7 @@ mod tests {
             serde_json::Value::Null
         );
 
-        let s = Status::build(
-            "o1",
-            Some(&head()),
-            &control("RUN"),
-            &[],
-            Ok(vec![]),
-            7800,
-            15,
-        );
+        let s = build(Some(&head()), &control("RUN"), Ok(vec![]), 7800, 15);
         let text = s.render_text();
         assert!(text.contains("lag 4200 s (4 windows behind)"), "{text}");
         assert!(
@@ -436,6 +586,70 @@ mod tests {
         );
         assert!(
             text.contains("failed 1 times: S3NoSuchBucket: gone"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn attention_names_each_problem_with_its_remedy() {
+        // A failing window and four windows behind while paused.
+        let s = build(Some(&head()), &control("PAUSE"), Ok(vec![]), 7800, 15);
+        let problems: Vec<&str> = s.attention.iter().map(|a| a.problem.as_str()).collect();
+        assert_eq!(s.attention.len(), 2, "{problems:?}");
+        assert!(problems[0].contains("S3NoSuchBucket"), "{problems:?}");
+        assert!(s.attention[0].remedy.contains("fix the cause"));
+        assert!(problems[1].starts_with("4 windows behind"), "{problems:?}");
+        assert!(s.attention[1].remedy.contains("incx resume"));
+        assert!(s.render_text().contains("remedy: The workflow is paused"));
+
+        // Caught up, no failure, a refused control value and a PITR gap.
+        let mut h = head();
+        h.last_failure = None;
+        h.watermark = Some(7200);
+        h.state = WorkflowState::PitrGap;
+        let s = build(Some(&h), &control("STOP"), Ok(vec![]), 7800, 15);
+        assert_eq!(s.attention.len(), 2, "{:?}", s.attention);
+        assert!(s.attention[0].problem.contains("\"STOP\""));
+        assert!(s.attention[0].remedy.contains("RUN, PAUSE"));
+        assert!(s.attention[1]
+            .remedy
+            .contains("RESET_WITH_FULL_EXPORT_AGAIN"));
+
+        // All well: nothing.
+        h.state = WorkflowState::Normal;
+        let s = build(Some(&h), &control("RUN"), Ok(vec![]), 7800, 15);
+        assert_eq!(s.attention, []);
+        assert!(s.render_text().contains("attention  none"));
+    }
+
+    #[test]
+    fn a_disabled_schedule_needs_attention() {
+        let mut h = head();
+        h.last_failure = None;
+        h.watermark = Some(7200);
+        let seen = Observed {
+            head: Some(&h),
+            control: &control("RUN"),
+            recent: &[],
+            runs: Ok(vec![]),
+            schedule: Ok(ScheduleView::new(
+                "o1-incremental-export-schedule",
+                "cron(6/15 * * * ? *)",
+                "UTC",
+                "DISABLED",
+                7800,
+            )),
+        };
+        let limits = Thresholds {
+            window_minutes: 15,
+            lag_alarm_windows: 3,
+        };
+        let s = Status::build("o1", seen, 7800, limits);
+        assert_eq!(s.attention.len(), 1, "{:?}", s.attention);
+        assert!(s.attention[0].problem.contains("DISABLED"));
+        let text = s.render_text();
+        assert!(
+            text.contains("schedule   DISABLED cron(6/15 * * * ? *) (UTC), next run not known"),
             "{text}"
         );
     }

@@ -128,12 +128,8 @@ impl Notification {
                 );
                 let mut n = Self::base(message, Status::Failed, execution_id);
                 n.start_time = Some(rfc3339(entry.started_at));
-                n.remedy = (entry.attempt >= ATTEMPTS_BEFORE_REMEDY).then(|| {
-                    format!(
-                        "The same window has failed {} times with {code}: fix the cause (bucket, permissions, KMS key); the workflow retries it on every run",
-                        entry.attempt
-                    )
-                });
+                n.remedy = (entry.attempt >= ATTEMPTS_BEFORE_REMEDY)
+                    .then(|| failure_remedy(code, entry.attempt));
                 n
             }
         };
@@ -163,36 +159,24 @@ impl Notification {
         reason: &OperatorReason,
         next_kind: Option<ExportKind>,
     ) -> Self {
-        let action = format!("/incremental-export/{alias}/workflow-action");
-        let (message, remedy) = match reason {
-            OperatorReason::PitrDisabled => (
-                format!("PITR for table {table} is disabled"),
-                "Ensure PITR is enabled by following https://aws.amazon.com/dynamodb/pitr/".to_string(),
+        let message = match reason {
+            OperatorReason::PitrDisabled => format!("PITR for table {table} is disabled"),
+            OperatorReason::PitrGap { watermark, earliest } => format!(
+                "Incremental export start time for table '{table}' is outside PITR window, most likely due to PITR being disabled and re-enabled (watermark {}, earliest restorable {})",
+                rfc3339(*watermark),
+                rfc3339(*earliest)
             ),
-            OperatorReason::PitrGap { watermark, earliest } => (
-                format!(
-                    "Incremental export start time for table '{table}' is outside PITR window, most likely due to PITR being disabled and re-enabled (watermark {}, earliest restorable {})",
-                    rfc3339(*watermark),
-                    rfc3339(*earliest)
-                ),
-                format!("Set the '{action}' to 'RESET_WITH_FULL_EXPORT_AGAIN' to reinitialize the workflow with a new full export [refer to the README]"),
+            OperatorReason::UnknownControl { shown } => format!(
+                "workflow-action value {shown} is not allowed for table {table}; nothing was changed"
             ),
-            OperatorReason::UnknownControl { shown } => (
-                format!("workflow-action value {shown} is not allowed for table {table}; nothing was changed"),
-                format!("Set '{action}' to {ALLOWED_ACTIONS}"),
+            OperatorReason::FutureLedger { found } => format!(
+                "The ledger of '{alias}' was written by a newer release (format {found}); nothing was changed"
             ),
-            OperatorReason::FutureLedger { found } => (
-                format!("The ledger of '{alias}' was written by a newer release (format {found}); nothing was changed"),
-                "Deploy the newer release of the functions".to_string(),
-            ),
-            OperatorReason::TableNotFound => (
-                format!("Table {table} was not found"),
-                "Check that the table exists in this account and region and that the stack's SourceDynamoDbTableName names it".to_string(),
-            ),
+            OperatorReason::TableNotFound => format!("Table {table} was not found"),
         };
         let mut n = Self::base(message, Status::Failed, execution_id);
         n.export_type = next_kind;
-        n.remedy = Some(remedy);
+        n.remedy = Some(operator_remedy(alias, reason));
         n
     }
 
@@ -206,6 +190,31 @@ impl Notification {
             "Nothing was lost: the next scheduled run resumes from the ledger. If this repeats, check the execution's history and the functions' logs".to_string(),
         );
         n
+    }
+}
+
+/// What an operator does about a window that keeps failing with `code`
+/// (the e-mail's remedy from the third attempt on, and `incx status`'s).
+pub fn failure_remedy(code: &str, attempts: u32) -> String {
+    format!(
+        "The same window has failed {attempts} times with {code}: fix the cause (bucket, permissions, KMS key); the workflow retries it on every run"
+    )
+}
+
+/// What an operator does about `reason` (the FAILED e-mail's remedy, and
+/// `incx status`'s).
+pub fn operator_remedy(alias: &str, reason: &OperatorReason) -> String {
+    let action = format!("/incremental-export/{alias}/workflow-action");
+    match reason {
+        OperatorReason::PitrDisabled => {
+            "Ensure PITR is enabled by following https://aws.amazon.com/dynamodb/pitr/".to_string()
+        }
+        OperatorReason::PitrGap { .. } => format!(
+            "Set the '{action}' to 'RESET_WITH_FULL_EXPORT_AGAIN' to reinitialize the workflow with a new full export [refer to the README]"
+        ),
+        OperatorReason::UnknownControl { .. } => format!("Set '{action}' to {ALLOWED_ACTIONS}"),
+        OperatorReason::FutureLedger { .. } => "Deploy the newer release of the functions".to_string(),
+        OperatorReason::TableNotFound => "Check that the table exists in this account and region and that the stack's SourceDynamoDbTableName names it".to_string(),
     }
 }
 
