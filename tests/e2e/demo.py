@@ -16,6 +16,7 @@ import json
 import os
 import signal
 import statistics
+from collections import Counter
 from decimal import Decimal
 import sys
 import time
@@ -94,26 +95,41 @@ def main() -> int:
         }
         marks: dict[str, float] = {}
         print(f"{'virtual time':<20}  {'run':<6}  {'decision':<17} {'exports':<52} {'outcome':<16} {'status':<9} transitions")
+        # The runs start on the schedule's times and overlap as on AWS (a
+        # run still polling its export when the next one starts); before each
+        # write, the runs' steps due by its time run first, so writes and
+        # steps keep virtual-time order.
         prev = t0 - 600
-        for k in range(HOURS * 4 + 1):
-            slot = t0 + k * WINDOW + SLOT_OFFSET
-            if prev < end:
-                prev = load.write_between(prev, min(slot, end), per_slot)
-            prev = max(prev, slot)
-            if k in events:
-                what, why = events[k]
-                aws.advance_to(slot - 60)
-                print(f"{iso(aws.now())}  -- {why}")
-                marks[what] = aws.now()
-                if what in ("PAUSE", "RUN", "RESET"):
-                    driver.set_action("RESET_WITH_FULL_EXPORT_AGAIN" if what == "RESET" else what)
-                elif what == "FAIL":
-                    aws.emulator("/_emulator/faults", {"fail_next_export": "S3NoSuchBucket"})
-                elif what == "PITR_OFF":
-                    driver.set_pitr(False)
-                elif what == "PITR_ON":
-                    driver.set_pitr(True)
-            driver.run(at=slot)
+        with driver.scheduled() as runs:
+
+            def write_until(until: float, n: int) -> float:
+                if prev < end and n:
+                    return load.write_between(prev, min(until, end), n, before=runs.advance)
+                return prev
+
+            for k in range(HOURS * 4 + 1):
+                slot = t0 + k * WINDOW + SLOT_OFFSET
+                if k in events:
+                    what, why = events[k]
+                    prev = max(write_until(slot - 60, per_slot - per_slot // 15), slot - 60)
+                    runs.advance(slot - 60)
+                    aws.advance_to(slot - 60)
+                    print(f"{iso(aws.now())}  -- {why}")
+                    marks[what] = aws.now()
+                    if what in ("PAUSE", "RUN", "RESET"):
+                        driver.set_action("RESET_WITH_FULL_EXPORT_AGAIN" if what == "RESET" else what)
+                    elif what == "FAIL":
+                        aws.emulator("/_emulator/faults", {"fail_next_export": "S3NoSuchBucket"})
+                    elif what == "PITR_OFF":
+                        driver.set_pitr(False)
+                    elif what == "PITR_ON":
+                        driver.set_pitr(True)
+                    prev = max(write_until(slot, per_slot // 15), slot)
+                else:
+                    prev = max(write_until(slot, per_slot), slot)
+                runs.advance(slot)
+                runs.start(slot)
+            runs.finish(end + 6 * 3600)
         log("rebuilding the table from the exported chain and comparing it with a scan")
         report = driver.verify()
         _, catalog = driver.ledger()
@@ -139,8 +155,14 @@ def main() -> int:
         exports_per_day = HOURS * 4
         mean_t = statistics.mean(export_minutes) if export_minutes else settings.export_seconds / 60
         original = round(exports_per_day * (20 + 18 * mean_t) + (HOURS * 12 - exports_per_day) * 12)
+        # Contention: runs that began while an earlier one was still going
+        # (polling a long export), and what each run decided.
+        spans_of_runs = [(e.started_at, max((t["at"] for t in e.tasks), default=e.started_at)) for e in driver.timeline]
+        overlapping = sum(1 for a0, _ in spans_of_runs if any(b0 < a0 < b1 for b0, b1 in spans_of_runs))
         summary = {
             "executions": len(driver.timeline),
+            "runs_started_while_another_ran": overlapping,
+            "decisions": dict(sorted(Counter(e.decision for e in driver.timeline).items())),
             "state_transitions": transitions,
             "state_transitions_usd": round(transitions * 0.025 / 1000, 4),
             "original_sample_transitions_estimate": original,
@@ -172,6 +194,12 @@ def main() -> int:
         }
         (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         (out_dir / "timeline.txt").write_text("\n".join(driver.lines) + "\n")
+        # Every run's steps with their virtual times, and the ledger's
+        # catalog: what the figures above are computed from.
+        (out_dir / "runs.json").write_text(json.dumps({
+            "runs": [{"id": e.id, "started_at": e.started_at, "decision": e.decision, "status": e.status,
+                      "transitions": e.transitions, "tasks": e.tasks} for e in driver.timeline],
+            "catalog": catalog}, default=str) + "\n")
         spans = [("paused", marks["PAUSE"], marks["RUN"], "#f2c200"),
                  ("PITR gap until the reset", marks["PITR_OFF"], marks["RESET"], "#d33")]
         spans += [("failed export", f["startedAt"], f["recordedAt"], "#f80") for f in catalog if f["status"] == "FAILED"]

@@ -75,15 +75,19 @@ class Load:
             self.writes += 1
             self.puts += 1
 
-    def write_between(self, t0: float, t1: float, n: int) -> float:
+    def write_between(self, t0: float, t1: float, n: int, before=None) -> float:
         """`n` random writes at virtual times spread over [t0, t1), never
         before the clock (time only moves forward); returns the end of the
-        span actually used."""
+        span actually used. `before(t)`, when given, runs before the write at
+        `t` (the runs' steps due by then, so that writes and runs keep
+        virtual-time order)."""
         t0 = max(t0, self.aws.now())
         t1 = max(t1, t0 + 1)
         times = sorted(self.rng.uniform(t0, t1) for _ in range(n))
         for t in times:
-            self.aws.set_clock(t)
+            if before is not None:
+                before(t)
+            self.aws.advance_to(t)
             self.one()
         return t1
 

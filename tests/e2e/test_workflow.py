@@ -480,3 +480,42 @@ def test_audit_is_clean_on_a_table_written_after_the_chains_end(world):
     assert report["item_differences"] == 0 and report["items_compared"] > 0, report
     fulls = [w for w in world.service_windows() if w[0] == "FULL_EXPORT"]
     assert len(fulls) == 2, fulls  # the chain's own and the audit's
+
+
+def test_scheduled_runs_overlapping_a_long_export_watch_it_and_export_each_window_once(world):
+    """Exports that take longer than a window (25 minutes at 15-minute
+    windows), the runs started on the schedule's own times: the next run
+    begins while the last one still polls, as on AWS, and leaves the
+    export in flight to it; a run whose export ends with more exportable
+    starts the next at once. No window is exported twice by the service,
+    nothing fails, and the chain rebuilds the table."""
+    world.start_chain()
+    first = len(world.driver.timeline)
+    world.aws.emulator("/_emulator/faults", {"export_seconds": 1500})
+    with world.driver.scheduled() as runs:
+        for k in range(3, 10):
+            runs.advance(world.slot(k) - 60)
+            world.write(world.slot(k) - 60)
+            runs.start(world.slot(k))
+        runs.advance(world.slot(11))
+        # Exports back to 5 minutes: the drains catch up and stop.
+        world.aws.emulator("/_emulator/faults", {"export_seconds": 300})
+        runs.finish(world.slot(16))
+    scheduled = world.driver.timeline[first:]
+    assert len(scheduled) >= 7 and all(r.status == "SUCCEEDED" for r in scheduled), \
+        [(r.id, r.status, r.error, r.path) for r in scheduled]
+
+    def end(r):
+        return max(t["at"] for t in r.tasks)
+
+    overlapping = [(a.id, b.id) for a in scheduled for b in scheduled
+                   if a.started_at < b.started_at < end(a)]
+    assert overlapping, [(r.started_at, end(r), r.decision) for r in scheduled]
+    # A run that begins while another watches the export in flight leaves
+    # it to that one, in 3 transitions: no second poller, no second export.
+    watched = [r for r in scheduled if r.decision == "WATCHED"]
+    assert watched and all(r.transitions == 3 for r in watched), [(r.decision, r.transitions) for r in scheduled]
+    windows = world.service_windows()
+    assert len(windows) == len(set(windows)), windows
+    assert world.catalog("FAILED") == []
+    world.settle_and_verify(16)

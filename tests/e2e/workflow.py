@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -182,10 +183,7 @@ class Driver:
             self.aws.advance_to(at)
         specs = []
         for _ in range(count):
-            self.counter += 1
-            execution = self.aws.stack.state_machine_arn.replace(":stateMachine:", ":execution:")
-            spec = {"id": f"{execution}:{self.counter:05d}",
-                    "input": {} if manual else {"time": iso(self.aws.now())}}
+            spec = {"id": self.next_id(), "input": {} if manual else {"time": iso(self.aws.now())}}
             if kill_after:
                 spec["killAfter"] = kill_after
             specs.append(spec)
@@ -211,24 +209,38 @@ class Driver:
                 found.append({"id": e["executionArn"], "input": json.loads(described.get("input") or "{}")})
         return found
 
+    def _request(self) -> dict:
+        return {"functionsUrl": self.aws.url("watch"), "clockFile": str(self.aws.clock_file),
+                "definition": str(self.aws.definition_file), "functions": self.aws.stack.function_by_arn()}
+
+    def _node_env(self) -> dict:
+        return {**os.environ, "NODE_PATH": str(Path(os.environ.get("INCX_CACHE", "")) / "node/node_modules")}
+
     def _execute(self, specs: list[dict]) -> list[Execution]:
         start = self.aws.now()
-        request = {"functionsUrl": self.aws.url("watch"), "clockFile": str(self.aws.clock_file),
-                   "definition": str(self.aws.definition_file), "functions": self.aws.stack.function_by_arn(),
-                   "executions": specs}
-        env = {**os.environ, "NODE_PATH": str(Path(os.environ.get("INCX_CACHE", "")) / "node/node_modules")}
+        request = {**self._request(), "executions": specs}
         proc = subprocess.run(["node", str(NODE_RUNNER)], input=json.dumps(request), capture_output=True,
-                              text=True, cwd=ROOT, env=env, timeout=900)
+                              text=True, cwd=ROOT, env=self._node_env(), timeout=900)
         if proc.returncode != 0:
             raise RuntimeError(f"runner failed ({proc.returncode}): {proc.stderr[-3000:]}")
-        results = []
-        for r in json.loads(proc.stdout)["executions"]:
-            ex = Execution(r["id"], r["status"], r.get("error"), r.get("cause"), r["transitions"],
-                           r["path"], r["tasks"], start)
-            self.timeline.append(ex)
-            results.append(ex)
-            self._line(ex)
-        return results
+        return [self._record(r, start) for r in json.loads(proc.stdout)["executions"]]
+
+    def _record(self, r: dict, start: float) -> Execution:
+        ex = Execution(r["id"], r["status"], r.get("error"), r.get("cause"), r["transitions"],
+                       r["path"], r["tasks"], r.get("startAt") or start)
+        self.timeline.append(ex)
+        self._line(ex)
+        return ex
+
+    def next_id(self) -> str:
+        self.counter += 1
+        execution = self.aws.stack.state_machine_arn.replace(":stateMachine:", ":execution:")
+        return f"{execution}:{self.counter:05d}"
+
+    def scheduled(self) -> "Scheduled":
+        """The runner in scheduled mode: executions start at their own
+        virtual times and overlap as they would on AWS."""
+        return Scheduled(self)
 
     def _line(self, ex: Execution) -> None:
         windows = []
@@ -244,16 +256,95 @@ class Driver:
 
     # -- verification ------------------------------------------------------------
 
-    def verify(self, discover: bool = False) -> dict:
+    def verify(self, discover: bool = False, access_key: str | None = None) -> dict:
         """Rebuilds the table from the exported chain and compares it with a
-        scan; `discover`: the chain from the bucket's listing, not the ledger."""
+        scan; `discover`: the chain from the bucket's listing, not the ledger;
+        `access_key`: whose calls the emulator counts them as."""
         s = self.aws.settings
         exe = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "debug/incx"
         extra = ["--discover"] if discover else []
         proc = subprocess.run([str(exe), "verify", "--bucket", self.aws.stack.bucket, "--prefix", s.prefix, "--table", s.table, "--json", *extra],
-                              capture_output=True, text=True, env={**os.environ, **self.aws.aws_env()}, timeout=900)
+                              capture_output=True, text=True, timeout=900,
+                              env={**os.environ, **self.aws.aws_env(), **({"AWS_ACCESS_KEY_ID": access_key} if access_key else {})})
         if proc.returncode not in (0, 1):
             raise RuntimeError(f"incx verify failed ({proc.returncode}): {proc.stderr[-3000:]}")
         report = json.loads(proc.stdout)
         report["exit_code"] = proc.returncode
         return report
+
+
+class Scheduled:
+    """Executions on the schedule's own times, overlapping (the runner's
+    scheduled mode, tests/runner/run.mjs): `start(at)` adds a run that
+    begins at virtual time `at`; `advance(t)` runs every step due by `t`
+    across all runs, in virtual-time order, and returns the runs that
+    ended. Runs the functions start through Step Functions (drains) are
+    started at the time they are seen, a step later at most."""
+
+    def __init__(self, driver: Driver):
+        self.driver = driver
+        self.errors = open(driver.aws.workdir / "runner.log", "ab")
+        self.proc = subprocess.Popen(["node", str(NODE_RUNNER), "--serve"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=self.errors, text=True, cwd=ROOT,
+                                     env=driver._node_env())
+        self._send({"init": driver._request()})
+        self._answer(60)
+        self.pending = 0
+
+    def __enter__(self) -> "Scheduled":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _send(self, command: dict) -> None:
+        self.proc.stdin.write(json.dumps(command) + "\n")
+        self.proc.stdin.flush()
+
+    def _answer(self, timeout: float) -> dict:
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        line = self.proc.stdout.readline() if ready else ""
+        if not line:
+            self.close()
+            tail = (self.driver.aws.workdir / "runner.log").read_text()[-3000:]
+            raise RuntimeError(f"the runner did not answer within {timeout} s: {tail}")
+        return json.loads(line)
+
+    def start(self, at: float, manual: bool = False, spec: dict | None = None) -> str:
+        """A run that begins at virtual time `at`, with the schedule's input
+        (or a manual run's `{}`)."""
+        spec = spec or {"id": self.driver.next_id(), "input": {} if manual else {"time": iso(at)}}
+        self._send({"start": {**spec, "startAt": at}})
+        self.pending += 1
+        return spec["id"]
+
+    def advance(self, until: float, timeout: float = 900) -> list[Execution]:
+        self._send({"advance": until})
+        answer = self._answer(timeout)
+        self.last = answer
+        ended = [self.driver._record(r, r.get("startAt") or until) for r in answer["ended"]]
+        self.pending -= len(ended)
+        if ended:
+            for spec in self.driver.started_runs():
+                self.start(self.driver.aws.now(), spec=spec)
+        return ended
+
+    def finish(self, limit: float) -> list[Execution]:
+        """Runs every run to its end (steps due by `limit`)."""
+        ended = []
+        while self.pending:
+            got = self.advance(limit)
+            ended += got
+            if not got:
+                raise RuntimeError(f"{self.pending} runs still going at the limit {iso(limit)}: "
+                                   f"the runner's state: {self.last}")
+        return ended
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                self._send({"close": True})
+                self.proc.wait(timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+        self.errors.close()

@@ -19,6 +19,18 @@
 // Wait's seconds), and before a Retry to (that end + the Retry's delay), so
 // exports "take" virtual time and a day runs in minutes.
 // Several executions given together run concurrently (overlapping runs).
+//
+//   node tests/runner/run.mjs --serve   (one JSON command per line on stdin)
+//
+// Scheduled mode, for a day of runs that overlap the way they would on AWS:
+// {"start": {id, input, startAt}} adds an execution that begins at virtual
+// time startAt; {"advance": T} runs every step due by T, in virtual-time
+// order across all executions, and answers one line {ended: [results...],
+// nextWake, clock}; {"close": true} ends. A Task runs only when every other
+// execution is waiting (for its own time, or the horizon T), so an export
+// started at 10:06 by one run is polled at 10:13 even though a run that
+// began at 10:21 is waiting too; steps due at the same instant run
+// together, as rival executions do.
 
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { loadDefinition, runExecution } from '../../statemachine/local-engine.mjs';
@@ -123,7 +135,81 @@ async function invoke(functionsUrl, name, input) {
   return body;
 }
 
-async function runOne(raw, definition, request, spec) {
+/**
+ * Virtual time across executions (scheduled mode): each execution is either
+ * busy (between steps, or in a Task) or waiting for a wake time. When none
+ * is busy, the earliest waits not past the horizon are granted: the clock
+ * moves to that time and those executions go on.
+ */
+class VirtualTime {
+  constructor(clockFile) {
+    this.clockFile = clockFile;
+    this.busy = 0;
+    this.waits = [];
+    this.seq = 0;
+    this.horizon = -Infinity;
+    this.onIdle = null;
+  }
+
+  enter() {
+    this.busy += 1;
+  }
+
+  leave() {
+    this.busy -= 1;
+    this.pump();
+  }
+
+  /** Called by a busy execution: resolves when virtual time reaches `wake`. */
+  until(wake) {
+    return new Promise((resolve) => {
+      this.waits.push({ wake, seq: this.seq++, resolve });
+      this.busy -= 1;
+      this.pump();
+    });
+  }
+
+  nextWake() {
+    return this.waits.length ? Math.min(...this.waits.map((w) => w.wake)) : null;
+  }
+
+  pump() {
+    // Deferred, so that a step that ends and asks for its next time at once
+    // is seen as waiting, not as idle in between.
+    setImmediate(() => this.grant());
+  }
+
+  grant() {
+    if (this.busy > 0) return;
+    const clock = readClock(this.clockFile);
+    const first = this.nextWake();
+    if (first === null || first > this.horizon) {
+      if (this.busy === 0 && this.onIdle) {
+        const done = this.onIdle;
+        this.onIdle = null;
+        done();
+      }
+      return;
+    }
+    const at = Math.max(first, clock);
+    if (at > clock) writeClock(this.clockFile, at);
+    const due = this.waits.filter((w) => w.wake <= at).sort((a, b) => a.wake - b.wake || a.seq - b.seq);
+    this.waits = this.waits.filter((w) => w.wake > at);
+    this.busy += due.length;
+    for (const w of due) w.resolve();
+  }
+
+  /** Runs everything due by `horizon`; resolves when nothing more is. */
+  advance(horizon) {
+    this.horizon = horizon;
+    return new Promise((resolve) => {
+      this.onIdle = resolve;
+      this.pump();
+    });
+  }
+}
+
+async function runOne(raw, definition, request, spec, time = null) {
   const functionByResource = request.functions ?? FUNCTION_BY_RESOURCE;
   const clockFile = request.clockFile;
   const waitPaths = waitSecondsPaths(raw);
@@ -143,9 +229,11 @@ async function runOne(raw, definition, request, spec) {
       const retryDelay = retries.delayBefore(stateName);
       const waitPath = waitPaths[stateName];
       const seconds = retryDelay ?? (waitPath ? plain(input, waitPath) : undefined);
-      if (Number.isFinite(seconds)) {
-        const wake = lastTaskEnd + seconds;
-        if (wake > readClock(clockFile)) writeClock(clockFile, wake);
+      const wake = Number.isFinite(seconds) ? lastTaskEnd + seconds : readClock(clockFile);
+      if (time) {
+        await time.until(wake);
+      } else if (wake > readClock(clockFile)) {
+        writeClock(clockFile, wake);
       }
       const at = readClock(clockFile);
       try {
@@ -190,7 +278,54 @@ async function runOne(raw, definition, request, spec) {
   };
 }
 
+/** Scheduled mode: commands on stdin, one answer per `advance`. */
+async function serve() {
+  const { createInterface } = await import('node:readline');
+  const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
+  let request = null;
+  let raw = null;
+  let definition = null;
+  let time = null;
+  const ended = [];
+  const running = [];
+  for await (const line of lines) {
+    if (!line.trim()) continue;
+    const command = JSON.parse(line);
+    if (command.init) {
+      request = command.init;
+      raw = JSON.parse(readFileSync(request.definition ?? new URL('../../statemachine/export.asl.json', import.meta.url), 'utf8'));
+      definition = loadDefinition(request.definition);
+      time = new VirtualTime(request.clockFile);
+      process.stdout.write('{"ready":true}\n');
+    } else if (command.start) {
+      const spec = command.start;
+      time.enter();
+      running.push((async () => {
+        await time.until(spec.startAt ?? readClock(request.clockFile));
+        let result;
+        try {
+          result = await runOne(raw, definition, request, spec, time);
+        } catch (error) {
+          result = { id: spec.id, status: 'RUNNER_ERROR', error: error.name, cause: error.message, transitions: 0, path: [], tasks: [] };
+        }
+        ended.push({ ...result, startAt: spec.startAt ?? null });
+        time.leave();
+      })());
+    } else if (command.advance !== undefined) {
+      await time.advance(command.advance);
+      const answer = { ended: ended.splice(0), nextWake: time.nextWake(), clock: readClock(request.clockFile), busy: time.busy, waiting: time.waits.length, horizon: time.horizon };
+      process.stdout.write(`${JSON.stringify(answer)}\n`);
+    } else if (command.close) {
+      break;
+    }
+  }
+}
+
 async function main() {
+  if (process.argv.includes('--serve')) {
+    await serve();
+    return;
+  }
   const request = JSON.parse(readFileSync(0, 'utf8'));
   const raw = JSON.parse(readFileSync(request.definition ?? new URL('../../statemachine/export.asl.json', import.meta.url), 'utf8'));
   const definition = loadDefinition(request.definition);
