@@ -468,18 +468,64 @@ def test_audit_is_clean_on_a_table_written_after_the_chains_end(world):
     threading.Thread(target=tick, daemon=True).start()
     s = world.aws.settings
     exe = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "debug/incx"
-    try:
-        proc = subprocess.run(
+
+    def audit() -> subprocess.CompletedProcess:
+        return subprocess.run(
             [str(exe), "audit", "--bucket", world.aws.stack.bucket, "--prefix", s.prefix,
              "--table", s.table, "--yes", "--poll-seconds", "1", "--json"],
             capture_output=True, text=True, env={**os.environ, **world.aws.aws_env()}, timeout=600)
+
+    try:
+        proc = audit()
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        report = json.loads(proc.stdout)
+        assert report["item_differences"] == 0 and report["items_compared"] > 0, report
+        fulls = [w for w in world.service_windows() if w[0] == "FULL_EXPORT"]
+        assert len(fulls) == 2, fulls  # the chain's own and the audit's
+
+        # An export that recorded a wrong image, with consistent checksums
+        # (as a faulty writer would): the audit names the key.
+        tampered = tamper_last_incremental(world)
+        proc = audit()
     finally:
         done.set()
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.returncode == 1, proc.stderr[-3000:]
     report = json.loads(proc.stdout)
-    assert report["item_differences"] == 0 and report["items_compared"] > 0, report
-    fulls = [w for w in world.service_windows() if w[0] == "FULL_EXPORT"]
-    assert len(fulls) == 2, fulls  # the chain's own and the audit's
+    assert report["checksum_errors"] == [] and report["item_differences"] == 1, report
+    assert report["differences"]["different"]["first"] == [tampered], report["differences"]
+
+
+def tamper_last_incremental(world) -> dict:
+    """Changes one item's new image in the chain's last incremental export
+    and rewrites its data file's checksum and the manifest's (so only the
+    content is wrong); returns the item's key."""
+    import base64
+    import gzip
+    import hashlib
+
+    s3, bucket = world.aws.client("s3"), world.aws.stack.bucket
+    last = [c for c in world.catalog() if c["kind"] == "INCREMENTAL_EXPORT"][-1]
+    folder = last["manifest"].rsplit("/", 1)[0]
+    files = [json.loads(line) for line in
+             s3.get_object(Bucket=bucket, Key=f"{folder}/manifest-files.json")["Body"].read().splitlines()]
+    for entry in files:
+        lines = gzip.decompress(s3.get_object(Bucket=bucket, Key=entry["dataFileS3Key"])["Body"].read()).splitlines()
+        at = next((i for i, line in enumerate(lines) if json.loads(line).get("NewImage")), None)
+        if at is None:
+            continue
+        record = json.loads(lines[at])
+        record["NewImage"]["tampered"] = {"S": "by the test"}
+        lines[at] = json.dumps(record).encode()
+        body = gzip.compress(b"\n".join(lines) + b"\n")
+        s3.put_object(Bucket=bucket, Key=entry["dataFileS3Key"], Body=body)
+        entry["md5Checksum"] = base64.b64encode(hashlib.md5(body).digest()).decode()
+        entry["etag"] = hashlib.md5(body).hexdigest()
+        manifest = b"".join(json.dumps(e).encode() + b"\n" for e in files)
+        s3.put_object(Bucket=bucket, Key=f"{folder}/manifest-files.json", Body=manifest)
+        s3.put_object(Bucket=bucket, Key=f"{folder}/manifest-files.md5",
+                      Body=base64.b64encode(hashlib.md5(manifest).digest()))
+        return record["Keys"]
+    raise AssertionError(f"no new image in {folder}")
 
 
 def test_scheduled_runs_overlapping_a_long_export_watch_it_and_export_each_window_once(world):
