@@ -565,3 +565,19 @@ def test_scheduled_runs_overlapping_a_long_export_watch_it_and_export_each_windo
     assert len(windows) == len(set(windows)), windows
     assert world.catalog("FAILED") == []
     world.settle_and_verify(16)
+
+
+def test_a_run_hours_into_the_virtual_day_sees_its_long_export_through_itself(world):
+    """check-status hands an export over to the next run only when its own
+    run is 5 hours old (`$$.Execution.StartTime`): a run started 6 hours
+    into the virtual day is minutes old, so it watches its 25-minute export
+    to the end, not handing it over at the first look."""
+    world.start_chain()
+    world.aws.emulator("/_emulator/faults", {"export_seconds": 1500})
+    world.write(world.t0 + 24 * 900)
+    ex = world.run(24, drains=False)[0]
+    outcomes = [o.get("outcome") for o in ex.outputs("CheckStatus")]
+    assert ex.exports and ex.final == "ADVANCED" and "HANDED_OVER" not in outcomes, (ex.path, outcomes)
+    assert ex.polls >= 2, ex.path
+    world.aws.emulator("/_emulator/faults", {"export_seconds": 300})
+    world.settle_and_verify(25)

@@ -174,11 +174,14 @@ class Driver:
     # -- executions ------------------------------------------------------------
 
     def run(self, at: float | None = None, count: int = 1, kill_after: str | None = None,
-            manual: bool = False, drains: bool = True) -> list[Execution]:
+            manual: bool = False, drains: bool = True, drain_until: float | None = None) -> list[Execution]:
         """Starts `count` executions at virtual time `at` (together: they
         overlap) and returns when all have ended, with the runs they started
         through Step Functions (a drain when more was exportable than one
-        export covered), each run to its end the same way."""
+        export covered), each run to its end the same way. `drain_until`:
+        no drain starts after that virtual time (while exports take longer
+        than a window, each drain's export ends with more exportable, and
+        drains go on for as long: the next call runs those left)."""
         if at is not None:
             self.aws.advance_to(at)
         specs = []
@@ -188,7 +191,7 @@ class Driver:
                 spec["killAfter"] = kill_after
             specs.append(spec)
         results = self._execute(specs)
-        while drains:
+        while drains and (drain_until is None or self.aws.now() < drain_until):
             started = self.started_runs()
             if not started:
                 break

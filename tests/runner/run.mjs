@@ -215,6 +215,11 @@ async function runOne(raw, definition, request, spec, time = null) {
   const waitPaths = waitSecondsPaths(raw);
   const retries = retryTracker(raw);
   let lastTaskEnd = readClock(clockFile);
+  // Step Functions gives `$$.Execution.StartTime` as the run's start; the
+  // engine gives the real time, which the virtual clock runs hours ahead
+  // of (and check-status hands a run over 5 hours after its start): the
+  // Task parameters that carry it get the virtual start instead.
+  const virtualStart = new Date(lastTaskEnd * 1000).toISOString();
   const tasks = [];
   let abort = null;
   let killed = false;
@@ -223,7 +228,10 @@ async function runOne(raw, definition, request, spec, time = null) {
     if (state.Type !== 'Task') continue;
     const fn = functionByResource[state.Resource];
     if (!fn) throw new Error(`Task ${stateName}: its Resource ${state.Resource} is none of the functions`);
-    handlers[stateName] = async (input) => {
+    handlers[stateName] = async (given) => {
+      const input = given && typeof given === 'object' && 'executionStartTime' in given
+        ? { ...given, executionStartTime: virtualStart }
+        : given;
       if (killed) throw Object.assign(new Error('execution killed'), { name: 'Killed' });
       // A retry waits its Retry's delay; a Task after a Wait, the Wait's seconds.
       const retryDelay = retries.delayBefore(stateName);
