@@ -11,6 +11,7 @@ import subprocess
 from pathlib import Path
 
 from localaws import ROOT
+from workflow import iso
 
 WINDOW = 900
 OPERATOR = "operator"  # the access key the emulator counts incx's calls under
@@ -34,7 +35,12 @@ def incx(world, *args: str, alias: bool = True) -> subprocess.CompletedProcess:
 def status(world) -> tuple[int, dict]:
     proc = incx(world, "status", "--json")
     assert proc.returncode in (0, 1), proc.stderr[-3000:]
-    return proc.returncode, json.loads(proc.stdout)
+    shown = json.loads(proc.stdout)
+    # `cargo test` relinks target/debug/incx without the local clock;
+    # `make e2e` builds it with the clock first (make local-build).
+    assert shown["now"] == iso(world.aws.now()), \
+        f"incx reads {shown['now']}, the virtual clock is {iso(world.aws.now())}: build it with make local-build"
+    return proc.returncode, shown
 
 
 def stray_full_export(world) -> str:
