@@ -3,6 +3,7 @@
 //! codes, progress on standard error, and output that a closed pipe does
 //! not turn into an error.
 
+pub mod attention;
 pub mod audit;
 pub mod chain;
 pub mod control;

@@ -9,16 +9,15 @@
 //! Exit code: 0 nothing needs attention, 1 something does (listed with its
 //! remedy), 2 the ledger or the control could not be read.
 
-use incx_core::domain::control::{shown_value, Control, WorkflowAction};
-use incx_core::domain::decision::OperatorReason;
+use incx_core::domain::control::Control;
 use incx_core::domain::export::ExportKind;
-use incx_core::domain::ledger::{Head, Mode, WorkflowState};
-use incx_core::domain::notification::{failure_remedy, operator_remedy};
+use incx_core::domain::ledger::{Head, Mode};
 use incx_core::domain::timefmt::rfc3339;
 use incx_core::domain::window::WindowPlan;
 use incx_core::domain::Epoch;
 use serde::Serialize;
 
+use super::attention::{attention, Attention};
 use super::chain::ExportView;
 use super::deployment::{find_state_machine, now, state_machine_name, Deployment, DeploymentArgs};
 use super::schedule::{read_schedule, ScheduleView};
@@ -80,13 +79,6 @@ pub struct RunView {
     pub start: String,
 }
 
-/// Something an operator should look at, and what to do about it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Attention {
-    pub problem: String,
-    pub remedy: String,
-}
-
 /// What was read of a deployment, for [`Status::build`].
 #[derive(Debug, Clone)]
 pub struct Observed<'a> {
@@ -139,7 +131,7 @@ pub struct Status {
     pub attention: Vec<Attention>,
 }
 
-fn kind_name(kind: ExportKind) -> &'static str {
+pub(crate) fn kind_name(kind: ExportKind) -> &'static str {
     match kind {
         ExportKind::Full => "FULL",
         ExportKind::Incremental => "INCREMENTAL",
@@ -313,78 +305,6 @@ impl Status {
     }
 }
 
-/// What needs an operator, worst first: a control the workflow refuses, a
-/// PITR gap, a failing window, a lag at the alarm's level, a schedule that
-/// starts nothing.
-fn attention(
-    alias: &str,
-    head: Option<&Head>,
-    control: &Control,
-    lag_windows: Option<i64>,
-    alarm_windows: i64,
-    schedule: Option<&ScheduleView>,
-) -> Vec<Attention> {
-    let mut out = Vec::new();
-    let action = control
-        .value
-        .as_deref()
-        .map(|raw| WorkflowAction::parse(raw).map_err(|_| shown_value(raw)));
-    if let Some(Err(shown)) = &action {
-        let reason = OperatorReason::UnknownControl {
-            shown: shown.clone(),
-        };
-        out.push(Attention {
-            problem: format!("the control's value {shown} is not allowed: runs start no export"),
-            remedy: operator_remedy(alias, &reason),
-        });
-    }
-    if let Some(h) = head.filter(|h| h.state == WorkflowState::PitrGap) {
-        let reason = OperatorReason::PitrGap {
-            watermark: h.watermark.unwrap_or_default(),
-            earliest: 0,
-        };
-        out.push(Attention {
-            problem: "PITR gap: the chain cannot continue from its watermark".into(),
-            remedy: operator_remedy(alias, &reason),
-        });
-    }
-    if let Some(f) = head.and_then(|h| h.last_failure.as_ref()) {
-        out.push(Attention {
-            problem: format!(
-                "the {} export to {} failed {} times: {}: {}",
-                kind_name(f.kind),
-                rfc3339(f.span.to),
-                f.attempts,
-                f.code,
-                f.message
-            ),
-            remedy: failure_remedy(&f.code, f.attempts),
-        });
-    }
-    if let Some(behind) = lag_windows.filter(|b| *b >= alarm_windows) {
-        let remedy = if matches!(action, Some(Ok(WorkflowAction::Pause))) {
-            "The workflow is paused: `incx resume` exports the backlog (it says how much first)"
-                .to_string()
-        } else {
-            "The next runs catch up on their own; if the lag keeps growing, look at the last runs and any failure above".to_string()
-        };
-        out.push(Attention {
-            problem: format!("{behind} windows behind (the lag alarm is at {alarm_windows})"),
-            remedy,
-        });
-    }
-    if let Some(s) = schedule.filter(|s| s.state != "ENABLED") {
-        out.push(Attention {
-            problem: format!("schedule {} is {}: no run starts on its own", s.name, s.state),
-            remedy: format!(
-                "Enable it (aws scheduler update-schedule --name {} --state ENABLED with its other settings), or redeploy the stack; `incx run` starts one run now",
-                s.name
-            ),
-        });
-    }
-    out
-}
-
 /// The newest `n` runs of the state machine (`arn`, or found by name).
 pub async fn last_runs(
     client: &aws_sdk_sfn::Client,
@@ -470,7 +390,7 @@ mod tests {
     use crate::commands::deployment::tests::mocked;
     use aws_smithy_mocks::{mock, MockResponseInterceptor, RuleMode};
     use incx_core::domain::export::Span;
-    use incx_core::domain::ledger::{InFlight, Intent, LastFailure};
+    use incx_core::domain::ledger::{InFlight, Intent, LastFailure, WorkflowState};
 
     fn head() -> Head {
         let intent = Intent {
