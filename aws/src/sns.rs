@@ -50,11 +50,17 @@ impl SnsNotifier {
     }
 }
 
-impl Notifier for SnsNotifier {
-    async fn publish(&self, notification: &Notification) -> Result<String, CoreError> {
-        let message = serde_json::to_string(notification).map_err(|e| {
-            CoreError::service("sns", format!("cannot serialize the notification: {e}"))
-        })?;
+impl SnsNotifier {
+    /// Publishes a JSON `message` with `subject` and the `status` attribute
+    /// (the e-mail subscriptions filter on the body's `status` field, so
+    /// `message` carries it too); the message id.
+    pub async fn publish_json(
+        &self,
+        subject_text: &str,
+        status: &str,
+        dedupe_key: Option<&str>,
+        message: String,
+    ) -> Result<String, CoreError> {
         let attribute = |value: &str| {
             MessageAttributeValue::builder()
                 .data_type("String")
@@ -67,11 +73,11 @@ impl Notifier for SnsNotifier {
             .publish()
             .topic_arn(&self.topic_arn)
             .message(message)
-            .subject(subject(&notification.subject()))
-            .message_attributes("status", attribute(notification.status.as_str())?);
+            .subject(subject(subject_text))
+            .message_attributes("status", attribute(status)?);
         // Every announcement of one ledger entry carries the same key, so a
         // consumer can drop repeats (a retried or re-sent announcement).
-        if let Some(key) = &notification.dedupe_key {
+        if let Some(key) = dedupe_key {
             call = call.message_attributes("dedupeKey", attribute(key)?);
         }
         let out = call.send().await.map_err(|e| {
@@ -87,6 +93,21 @@ impl Notifier for SnsNotifier {
             }
         })?;
         Ok(out.message_id().unwrap_or_default().to_string())
+    }
+}
+
+impl Notifier for SnsNotifier {
+    async fn publish(&self, notification: &Notification) -> Result<String, CoreError> {
+        let message = serde_json::to_string(notification).map_err(|e| {
+            CoreError::service("sns", format!("cannot serialize the notification: {e}"))
+        })?;
+        self.publish_json(
+            &notification.subject(),
+            notification.status.as_str(),
+            notification.dedupe_key.as_deref(),
+            message,
+        )
+        .await
     }
 }
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_dynamodb::primitives::DateTime;
-use aws_sdk_dynamodb::types::{ExportFormat, ExportStatus, ExportType};
+use aws_sdk_dynamodb::types::{ExportFormat, ExportStatus, ExportType, S3SseAlgorithm};
 use aws_sdk_dynamodb::Client;
 use thiserror::Error;
 
@@ -101,6 +101,9 @@ pub struct ExportAsk<'a> {
     pub prefix: &'a str,
     /// The export time, epoch ms: the chain's end.
     pub at_ms: i64,
+    /// The KMS key the export's files are encrypted with (as the chain's
+    /// own exports are); `None`: the bucket's default encryption.
+    pub kms_key: Option<&'a str>,
 }
 
 /// Asks for a full DynamoDB JSON export at exactly `ask.at_ms`; its ARN.
@@ -121,6 +124,8 @@ pub async fn start_export(client: &Client, ask: &ExportAsk<'_>) -> Result<String
         .s3_bucket(ask.bucket)
         .s3_prefix(ask.prefix)
         .client_token(format!("incx-audit-{}", ask.at_ms))
+        .set_s3_sse_algorithm(ask.kms_key.map(|_| S3SseAlgorithm::Kms))
+        .set_s3_sse_kms_key_id(ask.kms_key.map(str::to_string))
         .send()
         .await
         .map_err(|e| fail(message(&e)))?;
@@ -128,6 +133,44 @@ pub async fn start_export(client: &Client, ask: &ExportAsk<'_>) -> Result<String
         .and_then(|d| d.export_arn())
         .map(str::to_string)
         .ok_or_else(|| fail("no export ARN in the answer".into()))
+}
+
+/// Where an export is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExportProgress {
+    /// Still being written.
+    Running,
+    /// Done: its manifest-summary.json key.
+    Completed(String),
+}
+
+/// One look at the export (DescribeExport); a failed export is an error.
+pub async fn export_progress(client: &Client, arn: &str) -> Result<ExportProgress, AuditError> {
+    let fail = |message: String| AuditError::Export {
+        arn: arn.to_string(),
+        message,
+    };
+    let out = client
+        .describe_export()
+        .export_arn(arn)
+        .send()
+        .await
+        .map_err(|e| fail(message(&e)))?;
+    let d = out
+        .export_description()
+        .ok_or_else(|| fail("no export description in the answer".into()))?;
+    match d.export_status() {
+        Some(ExportStatus::Completed) => d
+            .export_manifest()
+            .map(|m| ExportProgress::Completed(m.to_string()))
+            .ok_or_else(|| fail("completed without a manifest key".into())),
+        Some(ExportStatus::Failed) => Err(fail(format!(
+            "failed: {} {}",
+            d.failure_code().unwrap_or_default(),
+            d.failure_message().unwrap_or_default()
+        ))),
+        _ => Ok(ExportProgress::Running),
+    }
 }
 
 /// Polls the export every `every` until it completes (its
@@ -139,36 +182,10 @@ pub async fn wait_export(
     limit: Duration,
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<String, AuditError> {
-    let fail = |message: String| AuditError::Export {
-        arn: arn.to_string(),
-        message,
-    };
     let started = std::time::Instant::now();
     loop {
-        let out = client
-            .describe_export()
-            .export_arn(arn)
-            .send()
-            .await
-            .map_err(|e| fail(message(&e)))?;
-        let d = out
-            .export_description()
-            .ok_or_else(|| fail("no export description in the answer".into()))?;
-        match d.export_status() {
-            Some(ExportStatus::Completed) => {
-                return d
-                    .export_manifest()
-                    .map(str::to_string)
-                    .ok_or_else(|| fail("completed without a manifest key".into()));
-            }
-            Some(ExportStatus::Failed) => {
-                return Err(fail(format!(
-                    "failed: {} {}",
-                    d.failure_code().unwrap_or_default(),
-                    d.failure_message().unwrap_or_default()
-                )))
-            }
-            _ => {}
+        if let ExportProgress::Completed(manifest) = export_progress(client, arn).await? {
+            return Ok(manifest);
         }
         if started.elapsed() >= limit {
             return Err(AuditError::Timeout {
@@ -273,6 +290,7 @@ mod tests {
             bucket: "bucket",
             prefix: "exp/audit",
             at_ms: 1_700_003_600_000,
+            kms_key: None,
         };
         // A request that differs matches no rule, which fails the test.
         assert_eq!(start_export(&client(&[&start]), &ask).await.unwrap(), ARN);

@@ -6,14 +6,17 @@
 //! table from DynamoDB; [`output`] renders a verification as text or JSON.
 //! [`materialize`] writes a state out as JSON lines, `parquet_out` (feature
 //! `parquet`) as Parquet, and [`upload`] sends a file to S3; [`audit`] asks DynamoDB for a full export to compare with.
-//! [`commands`] holds the `incx` subcommands.
+//! [`commands`] holds the `incx` subcommands (feature `cli`); [`scheduled`]
+//! is the scheduled audit's steps, which the audit function runs.
 
 pub mod audit;
 pub mod chain;
+#[cfg(feature = "cli")]
 pub mod commands;
 pub mod materialize;
 pub mod output;
 #[cfg(feature = "parquet")]
 pub mod parquet_out;
+pub mod scheduled;
 pub mod table;
 pub mod upload;

@@ -24,6 +24,9 @@ pub struct LedgerChain {
     pub known: BTreeSet<String>,
     /// What is wrong with the catalog itself.
     pub problems: Vec<String>,
+    /// Where the chain ends (its last export's window end, or the full
+    /// export's time), epoch ms; `None` for an empty chain.
+    pub end_ms: Option<i64>,
 }
 
 /// The chain of `entries` (a catalog in any order) of ledger `table`.
@@ -32,6 +35,7 @@ pub fn ledger_chain(table: &str, prefix: Option<&str>, entries: &[CatalogEntry])
     let mut out = LedgerChain {
         table: table.to_string(),
         known: entries.iter().filter_map(|e| e.manifest.clone()).collect(),
+        end_ms: chain.last().map(|e| e.span.to.saturating_mul(1000)),
         ..LedgerChain::default()
     };
     for e in &chain {
@@ -131,6 +135,11 @@ mod tests {
         assert_eq!(chain.prefix.as_deref(), Some("p/q"));
         assert_eq!(chain.manifests.len(), 2);
         assert_eq!(chain.known.len(), 3);
+        assert_eq!(
+            chain.end_ms,
+            Some(1_800_000),
+            "ends at its last linked window"
+        );
         assert_eq!(chain.problems.len(), 2, "{:?}", chain.problems);
         assert!(chain.problems[0].contains("never recorded"));
         assert!(chain.problems[1].contains("arn:3600"));

@@ -56,7 +56,7 @@ pub use report::{
     UnknownExport, Window, WindowIssue,
 };
 pub use s3::S3Store;
-pub use state::{key_hash, StateBuilder, StateCursor, TableState, Version};
+pub use state::{key_hash, Slice, StateBuilder, StateCursor, TableState, Version};
 pub use store::{Body, LocalStore, MemoryStore, ObjectStore};
 pub use summary::{parse_summary, ExportSummary, ExportType};
 
@@ -81,6 +81,8 @@ pub struct ReadOptions<'a> {
     pub until: Option<i64>,
     /// Data files read at once (default: the cores, plus one).
     pub parallel: Option<usize>,
+    /// Only this part of the keys (every file is still read and checked).
+    pub slice: Option<Slice>,
 }
 
 /// The table state rebuilt from a chain, and the report of the read.
@@ -166,10 +168,13 @@ pub async fn read_chain<S: ObjectStore>(
         exports.len(),
         jobs.len()
     ));
-    let builder = Arc::new(StateBuilder::new(
-        options.budget.unwrap_or(DEFAULT_BUDGET),
-        options.spill_dir.map(PathBuf::from),
-    ));
+    let builder = Arc::new(
+        StateBuilder::new(
+            options.budget.unwrap_or(DEFAULT_BUDGET),
+            options.spill_dir.map(PathBuf::from),
+        )
+        .with_slice(options.slice),
+    );
     let keyspec = Arc::new(KeySpec::new(key_attributes.as_deref()));
     let parallel = options.parallel.unwrap_or_else(default_parallel);
     let file_jobs: Vec<pipeline::FileJob> = jobs.iter().map(|(_, _, j)| j.clone()).collect();

@@ -40,6 +40,26 @@ fn partition_of(hash: u64) -> usize {
     (hash >> 56) as usize
 }
 
+/// One of `of` disjoint parts of a table's keys, by key hash: reading a
+/// chain part by part bounds each reader's state to about a part of the
+/// table (the scheduled audit compares a large table this way, one Lambda
+/// invocation per part).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slice {
+    /// This part, from 0.
+    pub index: u32,
+    /// How many parts there are (at least 1).
+    pub of: u32,
+}
+
+impl Slice {
+    /// Whether the key with `hash` is in this part. The low bits decide, as
+    /// the high ones already pick the state's shards.
+    pub fn holds(&self, hash: u64) -> bool {
+        self.of <= 1 || hash % u64::from(self.of) == u64::from(self.index)
+    }
+}
+
 /// Which record wins for a key: the later export, then the later write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub struct Version {
@@ -149,6 +169,7 @@ pub struct StateBuilder {
     spill_dir: Mutex<Option<Arc<tempfile::TempDir>>>,
     spilling: Mutex<()>,
     spilled: AtomicBool,
+    slice: Option<Slice>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -170,12 +191,22 @@ impl StateBuilder {
             spill_dir: Mutex::new(None),
             spilling: Mutex::new(()),
             spilled: AtomicBool::new(false),
+            slice: None,
         }
+    }
+
+    /// Keeps only the keys of `slice`; every other record is dropped.
+    pub fn with_slice(mut self, slice: Option<Slice>) -> Self {
+        self.slice = slice;
+        self
     }
 
     /// Applies one record: the item `image` (or a delete, `None`) of `key`.
     pub fn insert(&self, key: &[u8], version: Version, image: Option<&[u8]>) -> io::Result<()> {
         let hash = key_hash(key);
+        if self.slice.is_some_and(|s| !s.holds(hash)) {
+            return Ok(());
+        }
         let image = image.unwrap_or_default();
         let mut data = Vec::with_capacity(key.len() + image.len());
         data.extend_from_slice(key);

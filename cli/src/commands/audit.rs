@@ -111,6 +111,7 @@ pub async fn run(args: AuditArgs) -> Result<(), Failure> {
                     bucket: s3.bucket(),
                     prefix: &prefix,
                     at_ms: end,
+                    kms_key: None,
                 },
             )
             .await?;

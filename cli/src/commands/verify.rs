@@ -198,6 +198,7 @@ impl ChainArgs {
             allow_missing_checksums: self.allow_missing_checksums,
             until: None,
             parallel: None,
+            slice: None,
         }
     }
 

@@ -3,9 +3,10 @@
 
 use super::common::*;
 use incx_cli::chain::{
-    compare_with_table, key_of, read_chain, ChainSource, ExportType, ReadOptions,
+    compare_states, compare_with_table, key_of, read_chain, ChainSource, ExportType, ReadOptions,
+    Slice,
 };
-use serde_json::json;
+use serde_json::{json, Value};
 
 fn discover() -> ChainSource {
     ChainSource::Discover {
@@ -289,5 +290,64 @@ async fn sets_maps_and_binary_compare_correctly() {
     assert_eq!(
         (cmp.missing_count, cmp.extra_count, cmp.compared),
         (1, 1, 2)
+    );
+}
+
+#[tokio::test]
+async fn key_hash_slices_split_the_table_into_disjoint_parts_that_add_up() {
+    let mut ex = Exports::new(Some("exports/t"));
+    let items: Vec<Value> = (0..40)
+        .map(|i| item_line(&format!("k{i}"), "1", json!({"v": n(&i.to_string())})))
+        .collect();
+    ex.full(T, &[items[..20].to_vec(), items[20..].to_vec()]);
+    ex.incremental(
+        T,
+        T + 900,
+        "NEW_AND_OLD_IMAGES",
+        &[vec![
+            update("k1", "1", json!({"v": n("1")}), json!({"v": n("100")})),
+            delete_with_old("k2", "1", json!({"v": n("2")})),
+            insert("k40", "1", json!({"v": n("40")})),
+        ]],
+    );
+    let whole = read_chain(&ex.store, &discover(), ReadOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(whole.state.len(), 40);
+    let mut parts = Vec::new();
+    for index in 0..3 {
+        let options = ReadOptions {
+            slice: Some(Slice { index, of: 3 }),
+            ..ReadOptions::default()
+        };
+        let part = read_chain(&ex.store, &discover(), options).await.unwrap();
+        // Every file is still read and checked in full.
+        assert_eq!(part.report.files, whole.report.files);
+        assert!(part.report.is_clean(), "{:#?}", part.report);
+        parts.push(part.state);
+    }
+    assert_eq!(parts.iter().map(|p| p.len()).sum::<usize>(), 40);
+    assert!(parts.iter().all(|p| !p.is_empty()), "40 keys over 3 parts");
+    for i in (0..41).filter(|&i| i != 2) {
+        let k = key(&format!("k{i}"), "1");
+        let want = whole.state.get(&k).unwrap();
+        assert!(want.is_some(), "k{i}");
+        let holders: Vec<_> = parts.iter().filter_map(|p| p.get(&k).unwrap()).collect();
+        assert_eq!(
+            holders,
+            vec![want.unwrap()],
+            "k{i} is in exactly one part, unchanged"
+        );
+    }
+    // A part compared with the same part of itself has no difference, and
+    // with another part every key differs in presence.
+    assert_eq!(
+        compare_states(&parts[0], &parts[0]).unwrap().differences(),
+        0
+    );
+    let across = compare_states(&parts[0], &parts[1]).unwrap();
+    assert_eq!(
+        across.differences() as usize,
+        parts[0].len() + parts[1].len()
     );
 }
