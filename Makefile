@@ -6,7 +6,7 @@ TOOLS := scripts/tools.sh
 ENV := eval "$$($(TOOLS) env)"
 # Only what a deploy needs (Rust target, cargo-lambda, zig, SAM CLI).
 DEPLOY_ENV := eval "$$($(TOOLS) deploy)"
-FUNCTIONS := decide-mode start-export check-status advance-state notify
+FUNCTIONS := decide-mode start-export check-status advance-state notify audit
 
 .PHONY: help tools test unit lint check-asl check-template check-deps infra-test rehearsal check-build audit e2e emulator-test demo chaos bench-reader local-build build lambda deploy clean
 
@@ -80,7 +80,7 @@ infra-test: tools
 rehearsal: tools
 	@$(ENV); python3 -m pytest -q -s tests/infra/test_deploy_rehearsal.py
 
-# sam build of the real template, and its five artifacts checked.
+# sam build of the real template, and its six artifacts (the five and the audit's) checked.
 check-build:
 	@scripts/check-build.sh
 

@@ -18,11 +18,12 @@ declare -A clients=(
   [check-status]="aws-sdk-dynamodb"
   [advance-state]="aws-sdk-dynamodb aws-sdk-ssm"
   [notify]="aws-sdk-dynamodb aws-sdk-sfn aws-sdk-sns"
+  [audit]="aws-sdk-dynamodb aws-sdk-s3 aws-sdk-sns"
 )
 for fn in "${!clients[@]}"; do
   tree=$(deps "$fn")
   if grep -qx incx-sim <<<"$tree"; then echo "$fn depends on incx-sim"; fail=1; fi
-  linked=$(grep -E '^aws-sdk-(dynamodb|ssm|sns|s3|sqs|sfn)$' <<<"$tree" | tr '\n' ' ' | sed 's/ $//')
+  linked=$(grep -E '^aws-sdk-(dynamodb|ssm|sns|s3|sqs|sfn|scheduler)$' <<<"$tree" | tr '\n' ' ' | sed 's/ $//')
   if [ "$linked" != "${clients[$fn]}" ]; then
     echo "$fn links [$linked], expected [${clients[$fn]}]"; fail=1
   fi

@@ -14,6 +14,7 @@ export NODE_PATH="$INCX_CACHE/node/node_modules"
 
 node statemachine/validate.mjs --self-test
 node statemachine/validate.mjs statemachine/export.asl.json
+node statemachine/validate.mjs statemachine/audit.asl.json
 # The definition in a real ASL engine, with canned function outputs: each path
 # takes the states (and the number of billed transitions) it should.
 node statemachine/local-engine.mjs
