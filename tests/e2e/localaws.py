@@ -56,6 +56,8 @@ class Settings:
     export_seconds: int = 300
     lag: int = 300
     continue_original_chain: bool = False
+    audit_schedule: str = ""  # empty: no audit resources
+    audit_parts: int = 4
 
     def parameters(self) -> dict[str, str]:
         """The template's parameters for this run (the rest keep their defaults)."""
@@ -70,6 +72,8 @@ class Settings:
             "ExportViewType": self.view_type,
             "MaxCatchUpWindowMinutes": str(self.max_catch_up_minutes),
             "ContinueOriginalChain": "true" if self.continue_original_chain else "false",
+            "AuditSchedule": self.audit_schedule,
+            "AuditParts": str(self.audit_parts),
         }
 
     def action_parameter(self) -> str:

@@ -21,7 +21,9 @@
    SSM parameters and the schedule;
 6. check the wiring (`Stack.problems()`): every variable the functions read
    points at what the stack made, the definition calls the five functions
-   in their places, the e-mail subscriptions filter on SUCCESS and FAILED.
+   in their places, the e-mail subscriptions filter on SUCCESS and FAILED;
+   with an AuditSchedule, the audit's definition calls the audit function
+   and its schedule starts it.
    `create()` refuses a stack with a problem.
 
 The end-to-end tests and `make demo` provision only through this, so a
@@ -278,6 +280,11 @@ class Stack:
     schedule: dict
     kms_keys: dict[str, str]  # logical id -> ARN
     notes: list[str] = field(default_factory=list)
+    # With an AuditSchedule: the audit's state machine, its filled
+    # definition and its schedule.
+    audit_state_machine_arn: str | None = None
+    audit_definition: dict | None = None
+    audit_schedule: dict | None = None
 
     # -- what the local runs use ----------------------------------------------
 
@@ -323,8 +330,10 @@ class Stack:
         out: list[str] = []
         contract = contract_functions()
         want_binaries = {f["name"] for f in contract}
-        if set(self.functions) != want_binaries:
-            out.append(f"functions: {sorted(self.functions)}, want {sorted(want_binaries)}")
+        audited = bool(p.get("AuditSchedule"))
+        want_functions = want_binaries | ({"audit"} if audited else set())
+        if set(self.functions) != want_functions:
+            out.append(f"functions: {sorted(self.functions)}, want {sorted(want_functions)}")
         ledger_tables = set(self.tables.values())
         topics = set(self.topics.values())
         export_bucket = p["DataExportBucketName"] or next(
@@ -353,10 +362,12 @@ class Stack:
             "start-export": {"EXPORT_KMS_KEY_ARN": export_key},
             "notify": {"STATE_MACHINE_ARN": (
                 {self.state_machine_arn}, "the state machine of the stack")},
+            "audit": {"AUDIT_PARTS": str(p.get("AuditParts", "4")), "EXPORT_KMS_KEY_ARN": export_key},
         }
         for binary, fn in sorted(self.functions.items()):
             want = {**shared, **own.get(binary, {})}
-            for var in sorted(set(config_variables(binary)) - set(want)):
+            read = set() if binary == "audit" else set(config_variables(binary))
+            for var in sorted(read - set(want)):
                 out.append(f"{binary}: the functions read {var} (contracts/config.json) but the check does not know it")
             for var, expected in want.items():
                 got = fn.env.get(var)
@@ -387,6 +398,18 @@ class Stack:
             out.append("definition: a ${...} placeholder is left unfilled")
         if called != want_binaries:
             out.append(f"definition: calls {sorted(map(str, called))}, want {sorted(want_binaries)}")
+        # The audit: its state machine calls the audit function only, and its
+        # schedule starts it.
+        if audited:
+            audit_arn = self.functions.get("audit", Function("", "", "", {})).arn
+            for name, _, filled in tasks(self.audit_definition or {}, self.audit_definition or {}):
+                if filled != audit_arn:
+                    out.append(f"audit definition: Task {name} calls {filled!r}, not the audit function")
+            target = (self.audit_schedule or {}).get("Target", {}).get("Arn")
+            if not self.audit_state_machine_arn or target != self.audit_state_machine_arn:
+                out.append(f"audit schedule: targets {target!r}, want {self.audit_state_machine_arn}")
+        elif self.audit_state_machine_arn or "audit" in self.functions:
+            out.append("audit resources made without an AuditSchedule")
         # Notifications: the original's two e-mail subscriptions, on the body's status.
         subs = self.status_subscriptions()
         for status, email in (("SUCCESS", p["SuccessNotificationEmail"]), ("FAILED", p["FailureNotificationEmail"])):
@@ -601,12 +624,21 @@ def create(endpoint: str, parameters: dict[str, str], stack_name: str | None = N
         props = res.properties(lid)
         physical[lid] = sched.create_schedule(**props)["ScheduleArn"]
     sfn = client("stepfunctions")
-    (sm_lid, sm_res), = res.resources("AWS::StepFunctions::StateMachine").items()
-    sm_arn = physical[sm_lid]
-    raw_definition = sfn.describe_state_machine(stateMachineArn=sm_arn)["definition"]
-    subs = res.value(sm_res["Properties"].get("DefinitionSubstitutions", {}))
-    filled = re.sub(r"\$\{([A-Za-z0-9_]+)\}", lambda m: str(subs.get(m.group(1), m.group(0))), raw_definition)
-    sfn.update_state_machine(stateMachineArn=sm_arn, definition=filled)
+    machines = res.resources("AWS::StepFunctions::StateMachine")
+
+    def fill(lid: str) -> tuple[str, str, str]:
+        """The state machine's ARN, raw definition and filled definition."""
+        arn = physical[lid]
+        raw = sfn.describe_state_machine(stateMachineArn=arn)["definition"]
+        subs = res.value(machines[lid]["Properties"].get("DefinitionSubstitutions", {}))
+        filled = re.sub(r"\$\{([A-Za-z0-9_]+)\}", lambda m: str(subs.get(m.group(1), m.group(0))), raw)
+        sfn.update_state_machine(stateMachineArn=arn, definition=filled)
+        return arn, raw, filled
+
+    sm_arn, raw_definition, filled = fill("IncrementalExportStateMachine")
+    audit_arn, audit_filled = None, None
+    if "AuditStateMachine" in machines:
+        audit_arn, _, audit_filled = fill("AuditStateMachine")
 
     # -- read back -----------------------------------------------------------------
     lam = client("lambda")
@@ -637,10 +669,11 @@ def create(endpoint: str, parameters: dict[str, str], stack_name: str | None = N
                                   "FilterPolicyScope": attrs.get("FilterPolicyScope")})
     ssm = client("ssm")
     ssm_parameters = {x["Name"]: x["Value"] for x in ssm.get_parameters_by_path(Path="/", Recursive=True)["Parameters"]}
-    schedule = {}
+    schedules = {}
     for lid in res.resources("AWS::Scheduler::Schedule"):
-        schedule = sched.get_schedule(Name=res.properties(lid)["Name"])
-        schedule.pop("ResponseMetadata", None)
+        schedules[lid] = sched.get_schedule(Name=res.properties(lid)["Name"])
+        schedules[lid].pop("ResponseMetadata", None)
+    schedule = schedules.get("IncrementalExportSchedule", {})
     stack = Stack(
         name=name, parameters=params, template=cfn, resources=physical, functions=functions,
         raw_definition=raw_definition, definition=json.loads(filled), state_machine_arn=sm_arn,
@@ -648,6 +681,9 @@ def create(endpoint: str, parameters: dict[str, str], stack_name: str | None = N
         buckets=buckets, topics=topics, subscriptions=subscriptions, ssm_parameters=ssm_parameters,
         schedule=schedule, kms_keys={lid: arn_of(lid) for lid in res.resources("AWS::KMS::Key")},
         notes=notes + [f"ignored locally: {x}" for x in IGNORED_LOCALLY],
+        audit_state_machine_arn=audit_arn,
+        audit_definition=json.loads(audit_filled) if audit_filled else None,
+        audit_schedule=schedules.get("AuditScheduleEntry"),
     )
     if check:
         problems = stack.problems()

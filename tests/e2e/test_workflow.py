@@ -497,6 +497,60 @@ def test_audit_is_clean_on_a_table_written_after_the_chains_end(world):
     assert report["differences"]["different"]["first"] == [tampered], report["differences"]
 
 
+def test_the_scheduled_audit_mails_a_clean_chain_then_the_tampered_key(world_factory):
+    """The stack's scheduled audit (AuditSchedule set): its own state machine,
+    run in the real engine with the real audit function, asks the service for
+    a full export at exactly the chain's end, compares the chain with it in
+    three key-hash parts while the table moves on, and mails the result on
+    the workflow's topic: SUCCESS for the clean chain; after an export file
+    is tampered with, FAILED naming that one key, and the execution fails."""
+    from datetime import datetime
+
+    world = world_factory(audit_schedule="cron(0 3 ? * SUN *)", audit_parts=3)
+    stack = world.aws.stack
+    assert stack.audit_schedule["ScheduleExpression"] == "cron(0 3 ? * SUN *)"
+    assert stack.audit_schedule["Target"]["Arn"] == stack.audit_state_machine_arn
+    world.start_chain()
+    world.write(world.t0 + 3 * 900)
+    chain = world.settle_and_verify(3)
+    end = max(c["to"] for c in world.catalog())
+    world.write(world.aws.now() + 600)  # the table moves on past the chain's end
+    assert world.driver.verify()["item_differences"] > 0  # what verify --table sees now
+
+    def audit_mails(status: str) -> list[dict]:
+        """The audit's mails (the chain's own exports announce on the same topic)."""
+        return [m for m in world.driver.notifications(status) if m["message"].get("exportType") == "AUDIT"]
+
+    ex = world.driver.run_audit()
+    assert ex.status == "SUCCEEDED", (ex.error, ex.cause, ex.tasks[-3:])
+    assert [c["stage"] for c in ex.outputs("Compare")] == ["COMPARING", "COMPARING", "COMPARED"]
+    [mail] = audit_mails("SUCCESS")
+    assert mail["attributes"]["status"]["Value"] == "SUCCESS", mail["attributes"]
+    m = mail["message"]
+    assert m["exportType"] == "AUDIT" and m["status"] == "SUCCESS", m
+    assert datetime.fromisoformat(m["chainEnd"].replace("Z", "+00:00")).timestamp() == end, m
+    totals = m["totals"]
+    assert totals["missing"] + totals["extra"] + totals["different"] == 0, totals
+    # Every item of the chain, counted once over the three parts: the
+    # reader's count of the whole chain, read independently by verify.
+    assert totals["itemsInChain"] == totals["itemsInExport"] == chain["items"] > 0, (totals, chain["items"])
+    assert m["costUsd"] >= 0 and m["parts"] == 3
+    fulls = [w for w in world.service_windows() if w[0] == "FULL_EXPORT"]
+    assert len(fulls) == 2, fulls  # the chain's own and the audit's
+    assert world.driver.notifications("FAILED") == []
+
+    tampered = tamper_last_incremental(world)
+    ex = world.driver.run_audit()
+    assert ex.status == "FAILED" and ex.error == "AuditFailed", (ex.error, ex.cause)
+    assert audit_mails("SUCCESS") == []
+    [mail] = audit_mails("FAILED")
+    m = mail["message"]
+    assert m["exportType"] == "AUDIT" and m["totals"]["different"] == 1, m
+    assert m["totals"]["missing"] == m["totals"]["extra"] == 0, m
+    assert [json.loads(k) for k in m["totals"]["firstDifferent"]] == [tampered], m
+    assert len([w for w in world.service_windows() if w[0] == "FULL_EXPORT"]) == 2, "the same audit export, asked for again"
+
+
 def tamper_last_incremental(world) -> dict:
     """Changes one item's new image in the chain's last incremental export
     and rewrites its data file's checksum and the manifest's (so only the

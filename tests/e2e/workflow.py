@@ -235,6 +235,28 @@ class Driver:
         self._line(ex)
         return ex
 
+    def run_audit(self) -> Execution:
+        """One execution of the scheduled audit's state machine (the stack's
+        AuditStateMachine, its definition as the stack holds it) in the
+        runner, its Tasks calling the real audit function."""
+        stack = self.aws.stack
+        if not stack.audit_state_machine_arn:
+            raise RuntimeError("the stack has no audit: make it with Settings(audit_schedule=...)")
+        definition = self.aws.workdir / "audit-definition.json"
+        definition.write_text(json.dumps(stack.audit_definition, indent=2))
+        self.counter += 1
+        execution = stack.audit_state_machine_arn.replace(":stateMachine:", ":execution:")
+        request = {**self._request(), "definition": str(definition),
+                   "executions": [{"id": f"{execution}:{self.counter:05d}", "input": {}}]}
+        start = self.aws.now()
+        proc = subprocess.run(["node", str(NODE_RUNNER)], input=json.dumps(request), capture_output=True,
+                              text=True, cwd=ROOT, env=self._node_env(), timeout=900)
+        if proc.returncode != 0:
+            raise RuntimeError(f"runner failed ({proc.returncode}): {proc.stderr[-3000:]}")
+        r = json.loads(proc.stdout)["executions"][0]
+        return Execution(r["id"], r["status"], r.get("error"), r.get("cause"), r["transitions"],
+                         r["path"], r["tasks"], r.get("startAt") or start)
+
     def next_id(self) -> str:
         self.counter += 1
         execution = self.aws.stack.state_machine_arn.replace(":stateMachine:", ":execution:")

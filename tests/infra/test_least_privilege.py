@@ -104,6 +104,21 @@ CALLS: dict[str, dict[str, str]] = {
         "dynamodb:UpdateItem": "ledger: mark the notification sent",
         "states:StartExecution": "the next execution when more is exportable",
     },
+    # With an AuditSchedule only.
+    "audit": {
+        "dynamodb:Query": "ledger: the catalog (the chain and its end)",
+        "dynamodb:DescribeTable": "source table: its ARN and size (the export's cost)",
+        "dynamodb:ExportTableToPointInTime": "source table: the full export at the chain's end",
+        "dynamodb:DescribeExport": "the audit's export: its status",
+        "s3:GetObject": "the chain's and the audit export's manifests and data files",
+        "s3:ListBucket": "exports under the prefix that the ledger does not name",
+        "s3:PutObject": "the audit export's files",
+        "s3:AbortMultipartUpload": "the audit export's files",
+        "s3:PutObjectAcl": "the audit export's files",
+        "kms:GenerateDataKey": "the audit export's files (SSE-KMS); the KMS-encrypted topic",
+        "kms:Decrypt": "reading SSE-KMS export files; the KMS-encrypted topic",
+        "sns:Publish": "the audit's result",
+    },
 }
 
 # Each function's own logging, checked separately (on its own log group).
@@ -115,6 +130,10 @@ STAR_ALLOWED = {
     ("StateMachineRole", "LogDelivery"):
         "CloudWatch Logs delivery actions have no resource-level permissions",
     ("StateMachineRole", "XRay"):
+        "X-Ray trace actions have no resource-level permissions",
+    ("AuditStateMachineRole", "LogDelivery"):
+        "CloudWatch Logs delivery actions have no resource-level permissions",
+    ("AuditStateMachineRole", "XRay"):
         "X-Ray trace actions have no resource-level permissions",
 }
 # Conditions a "*" statement must carry (a StringEquals key).
@@ -290,64 +309,94 @@ def check_resources(lines: list[str], role_id: str, s: dict, line) -> list[str]:
     return problems
 
 
+def invoked_functions(sm: dict) -> set[str]:
+    """The function logical ids a state machine's definition calls (its
+    DefinitionSubstitutions' GetAtts)."""
+    return {getatt_target(v) for v in sm["Properties"].get("DefinitionSubstitutions", {}).values()}
+
+
 def check_state_machine_role(t: dict, lines: list[str]) -> list[str]:
+    """Each state machine's role invokes exactly the functions its
+    definition calls (the export workflow's five; the audit's one), plus
+    log delivery and X-Ray; together they call every function."""
     problems = []
     sms = resources(t, "AWS::Serverless::StateMachine")
-    if len(sms) != 1:
-        return [f"expected one state machine, found {sorted(sms)}"]
-    (sm_id, sm), = sms.items()
-    role_id = getatt_target(sm["Properties"].get("Role"))
-    if role_id is None:
-        return [f"{sm_id}: Role is not a GetAtt of a role"]
-    if "Policies" in sm["Properties"]:
-        problems.append(f"{sm_id}: SAM Policies add to its role")
-    want_fns = set(functions(t).values())
-    invoked = set()
-    allowed = set()
-    for s, line in statements(t, role_id):
-        if s.get("Effect") != "Allow" or "NotAction" in s or "NotResource" in s:
-            problems.append(f"{role_id}: only Allow with Action and Resource")
+    if "IncrementalExportStateMachine" not in sms:
+        return [f"no IncrementalExportStateMachine among {sorted(sms)}"]
+    called = set()
+    for sm_id, sm in sorted(sms.items()):
+        role_id = getatt_target(sm["Properties"].get("Role"))
+        if role_id is None:
+            problems.append(f"{sm_id}: Role is not a GetAtt of a role")
             continue
-        acts = set(as_list(s["Action"]))
-        allowed |= acts
-        if "lambda:InvokeFunction" in acts:
-            if acts != {"lambda:InvokeFunction"}:
-                problems.append(f"{role_id}: InvokeFunction shares a statement with {sorted(acts)}")
-            invoked |= {getatt_target(r) or json.dumps(r) for r in as_list(s["Resource"])}
-        problems += check_resources(lines, role_id, s, line)
-    if invoked != want_fns:
-        problems.append(f"{role_id}: invokes {sorted(invoked)}, want exactly {sorted(want_fns)}")
-    if allowed != STATE_MACHINE_ACTIONS:
-        problems.append(
-            f"{role_id}: extra {sorted(allowed - STATE_MACHINE_ACTIONS)}, "
-            f"missing {sorted(STATE_MACHINE_ACTIONS - allowed)}")
+        if "Policies" in sm["Properties"]:
+            problems.append(f"{sm_id}: SAM Policies add to its role")
+        want_fns = invoked_functions(sm)
+        called |= want_fns
+        invoked = set()
+        allowed = set()
+        for s, line in statements(t, role_id):
+            if s.get("Effect") != "Allow" or "NotAction" in s or "NotResource" in s:
+                problems.append(f"{role_id}: only Allow with Action and Resource")
+                continue
+            acts = set(as_list(s["Action"]))
+            allowed |= acts
+            if "lambda:InvokeFunction" in acts:
+                if acts != {"lambda:InvokeFunction"}:
+                    problems.append(f"{role_id}: InvokeFunction shares a statement with {sorted(acts)}")
+                invoked |= {getatt_target(r) or json.dumps(r) for r in as_list(s["Resource"])}
+            problems += check_resources(lines, role_id, s, line)
+        if invoked != want_fns:
+            problems.append(f"{role_id}: invokes {sorted(invoked)}, want exactly {sorted(want_fns)}")
+        if allowed != STATE_MACHINE_ACTIONS:
+            problems.append(
+                f"{role_id}: extra {sorted(allowed - STATE_MACHINE_ACTIONS)}, "
+                f"missing {sorted(STATE_MACHINE_ACTIONS - allowed)}")
+    if called != set(functions(t).values()):
+        problems.append(f"the state machines call {sorted(called)}, the template has {sorted(functions(t).values())}")
+    export_fns = invoked_functions(sms["IncrementalExportStateMachine"])
+    if len(export_fns) != 5:
+        problems.append(f"IncrementalExportStateMachine calls {sorted(export_fns)}, want the five functions")
     return problems
 
 
 def check_scheduler_role(t: dict) -> list[str]:
+    """Every schedule starts a state machine of the stack through one role,
+    which may only start those state machines and send to their
+    dead-letter queue."""
     problems = []
     schedules = resources(t, "AWS::Scheduler::Schedule")
-    if len(schedules) != 1:
-        return [f"expected one schedule, found {sorted(schedules)}"]
-    (_, sched), = schedules.items()
-    role_id = getatt_target(sched["Properties"]["Target"]["RoleArn"])
-    sm_id, = resources(t, "AWS::Serverless::StateMachine")
-    if sched["Properties"]["Target"]["Arn"] != {"Ref": sm_id}:
+    sms = resources(t, "AWS::Serverless::StateMachine")
+    if not schedules:
+        return ["no schedule"]
+    roles = set()
+    want = []
+    for sched_id, sched in sorted(schedules.items()):
+        target = sched["Properties"]["Target"]
+        role_id = getatt_target(target["RoleArn"])
+        if role_id is None:
+            problems.append(f"{sched_id}: RoleArn is not a GetAtt of a role")
+            continue
+        roles.add(role_id)
+        if not (isinstance(target["Arn"], dict) and target["Arn"].get("Ref") in sms):
+            problems.append(f"{sched_id}: does not target a state machine of the stack")
+        entry = ("Allow", ["states:StartExecution"], [target["Arn"]])
+        if entry not in want:
+            want.append(entry)
+        dlq = target.get("DeadLetterConfig", {}).get("Arn")
+        if dlq is not None and ("Allow", ["sqs:SendMessage"], [dlq]) not in want:
+            want.append(("Allow", ["sqs:SendMessage"], [dlq]))
+    if "IncrementalExportSchedule" in schedules and schedules["IncrementalExportSchedule"]["Properties"]["Target"]["Arn"] != {"Ref": "IncrementalExportStateMachine"}:
         problems.append("the schedule does not target the state machine")
-    if role_id is None:
-        return problems + ["schedule RoleArn is not a GetAtt of a role"]
-    if t["Resources"][role_id]["Properties"].get("ManagedPolicyArns"):
-        problems.append(f"{role_id}: has managed policies")
-    got = [(s.get("Effect"), as_list(s.get("Action")), as_list(s.get("Resource")))
-           for s, _ in statements(t, role_id)]
-    want = [("Allow", ["states:StartExecution"], [{"Ref": sm_id}])]
-    # The schedule's dead-letter queue, if it has one: only sending to it.
-    dlq = sched["Properties"]["Target"].get("DeadLetterConfig", {}).get("Arn")
-    if dlq is not None:
-        want.append(("Allow", ["sqs:SendMessage"], [dlq]))
-    if got != want:
-        problems.append(f"{role_id}: want only states:StartExecution on {sm_id} "
-                        f"(and sqs:SendMessage on its dead-letter queue), got {got}")
+    for role_id in sorted(roles):
+        if t["Resources"][role_id]["Properties"].get("ManagedPolicyArns"):
+            problems.append(f"{role_id}: has managed policies")
+        got = [(s.get("Effect"), as_list(s.get("Action")), as_list(s.get("Resource")))
+               for s, _ in statements(t, role_id)]
+        key = lambda x: json.dumps(x, sort_keys=True, default=str)  # noqa: E731
+        if sorted(map(key, got)) != sorted(map(key, want)):
+            problems.append(f"{role_id}: want only states:StartExecution on the schedules' state machines "
+                            f"(and sqs:SendMessage on their dead-letter queue), got {got}")
     return problems
 
 
@@ -389,11 +438,8 @@ def test_state_machine_role_invokes_exactly_the_five_functions(template, lines):
 
 
 def test_state_machine_definition_calls_only_those_functions(template):
-    sm, = resources(template, "AWS::Serverless::StateMachine").values()
-    subs = sm["Properties"]["DefinitionSubstitutions"]
-    assert {getatt_target(v) for v in subs.values()} == set(functions(template).values())
-    asl = json.loads(ASL.read_text())
-
+    """Each definition file calls exactly the functions its substitutions
+    name, and together the state machines call every function."""
     def tasks(states):
         for s in states.values():
             if s["Type"] == "Task":
@@ -404,8 +450,14 @@ def test_state_machine_definition_calls_only_those_functions(template):
                 if k in s:
                     yield from tasks(s[k]["States"])
 
-    used = {t["Resource"] for t in tasks(asl["States"])}
-    assert used == {"${%s}" % k for k in subs}
+    called = set()
+    for sm in resources(template, "AWS::Serverless::StateMachine").values():
+        subs = sm["Properties"]["DefinitionSubstitutions"]
+        called |= {getatt_target(v) for v in subs.values()}
+        asl = json.loads((TEMPLATE.parent / sm["Properties"]["DefinitionUri"]).read_text())
+        used = {t["Resource"] for t in tasks(asl["States"])}
+        assert used == {"${%s}" % k for k in subs}
+    assert called == set(functions(template).values())
 
 
 def test_scheduler_role_only_starts_the_state_machine(template):

@@ -81,6 +81,8 @@ PATTERN_BAD = {
         " arn:aws:kms:us-east-1:111122223333:key/1234abcd",
         "arn:aws:kms:us-east-1:111122223333:key/",
     ],
+    "AuditSchedule": ["weekly", "cron 0 3 * * ?", "at(2026-12-06T03:00:00)", "rate()", " cron(0 3 ? * SUN *)",
+                      "cron(0 3 ? * SUN *) "],
 }
 
 # Values each constrained parameter must accept, so the checker is not
@@ -105,6 +107,9 @@ GOOD = {
     "LogLevel": ["INFO", "DEBUG", "FATAL"],
     "LagAlarmWindows": ["1", "3", "96"],
     "NoExportAlarmHours": ["1", "26", "168"],
+    "AuditSchedule": ["", "cron(0 3 ? * SUN *)", "rate(7 days)"],
+    "AuditParts": ["1", "4", "256"],
+    "AuditMemorySize": ["512", "3008", "10240"],
 }
 
 CONSTRAINTS = ("AllowedPattern", "MinValue", "MaxValue", "AllowedValues", "MinLength", "MaxLength")

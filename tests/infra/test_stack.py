@@ -60,7 +60,8 @@ def mutated(tmp_path: Path, old: str, new: str) -> Path:
     assert text.count(old) == 1, f"mutation anchor not unique: {old!r}"
     (tmp_path / "infra").mkdir()
     (tmp_path / "statemachine").mkdir()
-    (tmp_path / "statemachine" / "export.asl.json").write_text((ROOT / "statemachine" / "export.asl.json").read_text())
+    for definition in (ROOT / "statemachine").glob("*.asl.json"):
+        (tmp_path / "statemachine" / definition.name).write_text(definition.read_text())
     p = tmp_path / "infra" / "template.yaml"
     p.write_text(text.replace(old, new))
     return p
@@ -76,7 +77,8 @@ def mutated(tmp_path: Path, old: str, new: str) -> Path:
         ("          STATE_MACHINE_ARN: !Sub arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:${DeploymentAlias}-incremental-export\n",
          "          STATE_MACHINE_ARN: !Sub arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:${DeploymentAlias}-export\n",
          "notify: STATE_MACHINE_ARN="),
-        ("          EXPORT_KMS_KEY_ARN: !If [CreateBucket, !GetAtt ExportBucketKey.Arn, !Ref DataExportKmsKeyArn]\n",
+        ("          # The key the export request names (S3SseAlgorithm KMS); empty: none.\n"
+         "          EXPORT_KMS_KEY_ARN: !If [CreateBucket, !GetAtt ExportBucketKey.Arn, !Ref DataExportKmsKeyArn]\n",
          "          EXPORT_KMS_KEY_ARN: !GetAtt NotificationTopicKey.Arn\n",
          "start-export: EXPORT_KMS_KEY_ARN="),
         ("      FilterPolicy: {status: [FAILED]}\n", "",

@@ -9,7 +9,8 @@ transform), its conditions and intrinsic functions evaluated
 - the TLS-only bucket policy on a reused bucket too, and what the README says
   about access logging of a bucket the stack does not own;
 - the environment variables the functions read beyond the shared ones;
-- nothing the original sample leaves behind is created again.
+- nothing the original sample leaves behind is created again;
+- the scheduled audit's resources exist exactly when AuditSchedule is set.
 
 Run: python3 -m pytest -q tests/infra/test_template_deploy.py
 """
@@ -197,6 +198,32 @@ def test_notify_starts_executions_of_the_state_machine(created):
     arn = f"arn:aws:states:{stack.REGION}:{stack.ACCOUNT}:stateMachine:{sm['StateMachineName']}"
     assert created.env("notify")["STATE_MACHINE_ARN"] == arn
     assert created.grants("NotifyRole", "states:StartExecution") == [arn]
+
+
+def test_the_audit_is_made_only_with_an_audit_schedule(created):
+    assert "AuditFunction" not in created.of_type("AWS::Lambda::Function")
+    assert len(created.of_type("AWS::StepFunctions::StateMachine")) == 1
+    assert len(created.of_type("AWS::Scheduler::Schedule")) == 1
+    d = Deployed({"AuditSchedule": "cron(0 3 ? * SUN *)", "AuditParts": "8", "AuditMemorySize": "4096",
+                  "DataExportBucketPrefix": "exports"})
+    props = d.function("audit")
+    assert props["Timeout"] == 900 and props["MemorySize"] == "4096"
+    assert props["EphemeralStorage"] == {"Size": 10240}
+    assert d.env("audit")["AUDIT_PARTS"] == "8"
+    assert d.env("audit")["EXPORT_KMS_KEY_ARN"] == "<ExportBucketKey.Arn>"
+    schedules = {p["Name"]: p for p in d.of_type("AWS::Scheduler::Schedule").values()}
+    audit = schedules["shop-audit-schedule"]
+    assert audit["ScheduleExpression"] == "cron(0 3 ? * SUN *)"
+    assert audit["Target"]["Arn"] == "<AuditStateMachine>"
+    # It writes only under the chain's prefix, reads the bucket, and asks for
+    # exports of the source table only.
+    bucket = "shop-data-export"
+    assert d.grants("AuditRole", "s3:PutObject") == [f"arn:aws:s3:::{bucket}/exports*"]
+    assert d.grants("AuditRole", "s3:ListBucket") == [f"arn:aws:s3:::{bucket}"]
+    assert d.grants("AuditRole", "dynamodb:ExportTableToPointInTime") == [
+        f"arn:aws:dynamodb:{stack.REGION}:{stack.ACCOUNT}:table/orders"]
+    assert d.grants("SchedulerRole", "states:StartExecution") == [
+        "<IncrementalExportStateMachine>", "<AuditStateMachine>"]
 
 
 def test_decide_mode_gets_continue_original_chain(created):

@@ -16,6 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "infra" / "template.yaml"
 ASL = ROOT / "statemachine" / "export.asl.json"
+ASLS = [ASL, ROOT / "statemachine" / "audit.asl.json"]
 
 def load_template(path: Path = TEMPLATE) -> dict:
     """The template with CloudFormation short tags in their long forms."""
@@ -154,21 +155,23 @@ def test_every_function_logs_to_a_log_group_of_the_stack(t):
         assert t["Resources"][ref]["Type"] == "AWS::Logs::LogGroup", name
 
 
-def test_state_machine_and_every_task_have_a_timeout():
-    asl = json.loads(ASL.read_text())
+def tasks_of(states):
+    for n, s in states.items():
+        if s["Type"] == "Task":
+            yield n, s
+        for b in s.get("Branches", []):
+            yield from tasks_of(b["States"])
+        for k in ("Iterator", "ItemProcessor"):
+            if k in s:
+                yield from tasks_of(s[k]["States"])
+
+
+@pytest.mark.parametrize("asl_path", ASLS, ids=lambda p: p.name)
+def test_state_machine_and_every_task_have_a_timeout(asl_path):
+    asl = json.loads(asl_path.read_text())
     assert isinstance(asl.get("TimeoutSeconds"), int) and asl["TimeoutSeconds"] > 0
 
-    def tasks(states):
-        for n, s in states.items():
-            if s["Type"] == "Task":
-                yield n, s
-            for b in s.get("Branches", []):
-                yield from tasks(b["States"])
-            for k in ("Iterator", "ItemProcessor"):
-                if k in s:
-                    yield from tasks(s[k]["States"])
-
-    found = list(tasks(asl["States"]))
+    found = list(tasks_of(asl["States"]))
     assert found
     for n, s in found:
         assert isinstance(s.get("TimeoutSeconds"), int) and s["TimeoutSeconds"] > 0, n
@@ -181,7 +184,7 @@ def function_setting(t, f, key):
 
 def test_every_function_has_a_timeout(t):
     functions = of_type(t, "AWS::Serverless::Function")
-    assert len(functions) == 5
+    assert len(functions) == 6  # the five, and the audit's (made with an AuditSchedule)
     for name, f in functions.items():
         timeout = function_setting(t, f, "Timeout")
         assert isinstance(timeout, int) and 0 < timeout <= 900, name
@@ -201,10 +204,17 @@ def test_reserved_concurrency_only_when_the_operator_asks(t):
 
 
 def test_lambda_timeout_fits_the_task_timeout(t):
-    asl = json.loads(ASL.read_text())
-    task_timeouts = [s["TimeoutSeconds"] for s in asl["States"].values() if s["Type"] == "Task"]
-    for name, f in of_type(t, "AWS::Serverless::Function").items():
-        assert function_setting(t, f, "Timeout") <= min(task_timeouts), name
+    """A function's timeout is within the Task timeout of every state that
+    invokes it, so a Task never times out while its function still runs."""
+    for sm in of_type(t, "AWS::Serverless::StateMachine").values():
+        asl = json.loads((TEMPLATE.parent / sm["Properties"]["DefinitionUri"]).read_text())
+        subs = sm["Properties"]["DefinitionSubstitutions"]
+        for name, task in tasks_of(asl["States"]):
+            placeholder = task["Resource"].strip("${}")
+            target = subs[placeholder]["Fn::GetAtt"]
+            fn_id = (target.split(".")[0] if isinstance(target, str) else target[0])
+            f = t["Resources"][fn_id]
+            assert function_setting(t, f, "Timeout") <= task["TimeoutSeconds"], (name, fn_id)
 
 
 def test_kms_keys_rotate(t):
