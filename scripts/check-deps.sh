@@ -3,7 +3,7 @@
 # bans (duplicates warn, wildcards) and sources (crates.io only). Offline: it
 # reads Cargo.lock and the local registry cache, never the advisory database
 # (that is scripts/audit.sh). Installs cargo-deny into the tools cache first
-# if it is missing (once, about 4 minutes of compiling on 2 cores).
+# if it is missing (once; see scripts/cargo-deny-install.sh).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
