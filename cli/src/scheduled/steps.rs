@@ -11,8 +11,8 @@ use super::contract::{AuditExport, AuditOutcome, AuditRequest, AuditState, Stage
 use super::message::AuditMessage;
 use crate::audit::{describe, export_progress, start_export, ExportAsk, ExportProgress};
 use crate::chain::{
-    compare_states, format_utc, read_chain, read_ledger, ChainReport, ChainSource, ReadOptions,
-    S3Store, Slice,
+    compare_states, format_utc, read_chain, read_ledger, ChainReport, ChainSource, LedgerChain,
+    ReadOptions, S3Store, Slice,
 };
 
 /// Seconds between two looks at the audit's export: a full export takes
@@ -78,17 +78,23 @@ impl Auditor {
         }
     }
 
-    /// Reads where the chain ends and asks for a full export at that time.
-    pub async fn begin(&self) -> Result<AuditState, CoreError> {
+    /// The chain as the ledger records it.
+    async fn chain(&self) -> Result<LedgerChain, CoreError> {
         let c = &self.config;
-        let chain = read_ledger(
+        read_ledger(
             self.dynamodb.clone(),
             &c.ledger_table,
             &c.alias,
             c.prefix.as_deref(),
         )
         .await
-        .map_err(|e| fault("reading the ledger", e))?;
+        .map_err(|e| fault("reading the ledger", e))
+    }
+
+    /// Reads where the chain ends and asks for a full export at that time.
+    pub async fn begin(&self) -> Result<AuditState, CoreError> {
+        let c = &self.config;
+        let chain = self.chain().await?;
         let Some(end) = chain.end_ms else {
             return Ok(Stage::Nothing {
                 reason: format!("ledger {} holds no completed full export", c.ledger_table),
@@ -184,14 +190,7 @@ impl Auditor {
             index: next,
             of: parts,
         });
-        let chain = read_ledger(
-            self.dynamodb.clone(),
-            &c.ledger_table,
-            &c.alias,
-            c.prefix.as_deref(),
-        )
-        .await
-        .map_err(|e| fault("reading the ledger", e))?;
+        let chain = self.chain().await?;
         let mine = read_chain(
             &self.store,
             &ChainSource::Ledger(chain),
