@@ -14,6 +14,7 @@ Run: python3 -m pytest -q -s tests/infra/test_deploy_rehearsal.py
 """
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -128,8 +129,8 @@ def template_as(tmp_path: Path, changes: list[tuple[str, str]]) -> Path:
         assert text.count(old) == 1, old
         text = text.replace(old, new)
     (tmp_path / "infra").mkdir()
-    (tmp_path / "statemachine").mkdir()
-    (tmp_path / "statemachine" / "export.asl.json").write_text((ROOT / "statemachine" / "export.asl.json").read_text())
+    # Every definition the template names (the audit's too, made or not).
+    shutil.copytree(ROOT / "statemachine", tmp_path / "statemachine")
     (tmp_path / "infra" / "template.yaml").write_text(text)
     return tmp_path / "infra" / "template.yaml"
 

@@ -8,6 +8,7 @@ Run: python3 -m pytest -q -s tests/infra/test_stack.py
 """
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -59,9 +60,8 @@ def mutated(tmp_path: Path, old: str, new: str) -> Path:
     text = stack.TEMPLATE.read_text()
     assert text.count(old) == 1, f"mutation anchor not unique: {old!r}"
     (tmp_path / "infra").mkdir()
-    (tmp_path / "statemachine").mkdir()
-    for definition in (ROOT / "statemachine").glob("*.asl.json"):
-        (tmp_path / "statemachine" / definition.name).write_text(definition.read_text())
+    # Every definition the template names (the audit's too, made or not).
+    shutil.copytree(ROOT / "statemachine", tmp_path / "statemachine")
     p = tmp_path / "infra" / "template.yaml"
     p.write_text(text.replace(old, new))
     return p
