@@ -219,18 +219,29 @@ class Driver:
     def _node_env(self) -> dict:
         return {**os.environ, "NODE_PATH": str(Path(os.environ.get("INCX_CACHE", "")) / "node/node_modules")}
 
-    def _execute(self, specs: list[dict]) -> list[Execution]:
+    def _execute(self, specs: list[dict], definition: Path | None = None, record: bool = True) -> list[Execution]:
+        """Runs `specs` in the runner, on the stack's export definition or on
+        `definition`; `record`: into the export workflow's timeline."""
         start = self.aws.now()
         request = {**self._request(), "executions": specs}
+        if definition is not None:
+            request["definition"] = str(definition)
         proc = subprocess.run(["node", str(NODE_RUNNER)], input=json.dumps(request), capture_output=True,
                               text=True, cwd=ROOT, env=self._node_env(), timeout=900)
         if proc.returncode != 0:
             raise RuntimeError(f"runner failed ({proc.returncode}): {proc.stderr[-3000:]}")
-        return [self._record(r, start) for r in json.loads(proc.stdout)["executions"]]
+        answers = json.loads(proc.stdout)["executions"]
+        if record:
+            return [self._record(r, start) for r in answers]
+        return [self._execution(r, start) for r in answers]
+
+    @staticmethod
+    def _execution(r: dict, start: float) -> Execution:
+        return Execution(r["id"], r["status"], r.get("error"), r.get("cause"), r["transitions"],
+                         r["path"], r["tasks"], r.get("startAt") or start)
 
     def _record(self, r: dict, start: float) -> Execution:
-        ex = Execution(r["id"], r["status"], r.get("error"), r.get("cause"), r["transitions"],
-                       r["path"], r["tasks"], r.get("startAt") or start)
+        ex = self._execution(r, start)
         self.timeline.append(ex)
         self._line(ex)
         return ex
@@ -246,16 +257,10 @@ class Driver:
         definition.write_text(json.dumps(stack.audit_definition, indent=2))
         self.counter += 1
         execution = stack.audit_state_machine_arn.replace(":stateMachine:", ":execution:")
-        request = {**self._request(), "definition": str(definition),
-                   "executions": [{"id": f"{execution}:{self.counter:05d}", "input": {}}]}
-        start = self.aws.now()
-        proc = subprocess.run(["node", str(NODE_RUNNER)], input=json.dumps(request), capture_output=True,
-                              text=True, cwd=ROOT, env=self._node_env(), timeout=900)
-        if proc.returncode != 0:
-            raise RuntimeError(f"runner failed ({proc.returncode}): {proc.stderr[-3000:]}")
-        r = json.loads(proc.stdout)["executions"][0]
-        return Execution(r["id"], r["status"], r.get("error"), r.get("cause"), r["transitions"],
-                         r["path"], r["tasks"], r.get("startAt") or start)
+        # Not in the export workflow's timeline: the audit is not one of its runs.
+        [ex] = self._execute([{"id": f"{execution}:{self.counter:05d}", "input": {}}],
+                             definition=definition, record=False)
+        return ex
 
     def next_id(self) -> str:
         self.counter += 1
