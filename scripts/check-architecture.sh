@@ -2,7 +2,9 @@
 # The architecture's rules, as Cargo resolves the crates (not as we hope):
 # the core depends on nothing of AWS, Lambda or an async runtime, and on no
 # test code; no function depends on the simulation crate; each function
-# links only the SDK clients it uses.
+# links only the SDK clients it uses; the six functions resolve every shared
+# crate with the same features, so `sam build`, which builds each function
+# alone, compiles the SDK once (see aws/Cargo.toml).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fail=0
@@ -28,5 +30,15 @@ for fn in "${!clients[@]}"; do
     echo "$fn links [$linked], expected [${clients[$fn]}]"; fail=1
   fi
 done
-[ "$fail" = 0 ] && echo "architecture: incx-core has no AWS, Lambda, runtime or test crate; each function links only its clients"
+
+# A crate (other than ours) resolved with different features in two
+# functions is compiled twice by `sam build`, with everything above it.
+split=$(for fn in "${!clients[@]}"; do
+  cargo tree --locked -p "$fn" -e normal,no-proc-macro --prefix none --target aarch64-unknown-linux-gnu -f '{p} [{f}]'
+done | sed 's/ (\*)$//' | grep -vE '^(incx|decide-mode|start-export|check-status|advance-state|notify|audit)[- ]' \
+  | sort -u | awk '{print $1, $2}' | uniq -d | tr '\n' ' ')
+if [ -n "$split" ]; then
+  echo "the functions resolve these crates with different features (unify them in aws/Cargo.toml): $split"; fail=1
+fi
+[ "$fail" = 0 ] && echo "architecture: incx-core has no AWS, Lambda, runtime or test crate; each function links only its clients; one SDK build serves all six"
 exit "$fail"
