@@ -23,16 +23,27 @@ help:
 tools:
 	@$(TOOLS) all >/dev/null
 
-test: tools lint unit check-asl check-template check-deps infra-test rehearsal check-build emulator-test e2e
+# Three lanes at once (scripts/lanes.sh): the release build of the functions,
+# the static checks, and the tests in order. They share no cargo lock: the
+# release build, clippy and the tests each have their own build folders.
+test: tools
+	@MAKE="$(MAKE)" scripts/lanes.sh \
+	  "build: check-build" \
+	  "checks: lint check-asl check-template check-deps infra-test rehearsal emulator-test" \
+	  "tests: unit e2e"
 	@echo "make test: all checks passed"
 
+# clippy in its own folder of the cargo cache: its check-only builds share
+# nothing with the test builds, and so it need not wait for their lock.
 lint: tools
 	@$(ENV); cargo fmt --all --check
-	@$(ENV); cargo clippy --workspace --all-targets --locked -- -D warnings
+	@$(ENV); cargo clippy --workspace --all-targets --locked --target-dir "$${CARGO_TARGET_DIR:-target}/clippy" -- -D warnings
 	@$(ENV); scripts/check-architecture.sh
 
+# With the local clock (see aws/Cargo.toml): the same features as the local
+# build, so one compilation serves both.
 unit: tools
-	@$(ENV); cargo test --workspace --locked
+	@$(ENV); cargo test --workspace --locked --features incx-aws/local-clock
 
 # The functions and the verify command, as `cargo lambda watch` serves them.
 local-build: tools

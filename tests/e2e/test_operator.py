@@ -36,8 +36,9 @@ def status(world) -> tuple[int, dict]:
     proc = incx(world, "status", "--json")
     assert proc.returncode in (0, 1), proc.stderr[-3000:]
     shown = json.loads(proc.stdout)
-    # `cargo test` relinks target/debug/incx without the local clock;
-    # `make e2e` builds it with the clock first (make local-build).
+    # A `cargo test` or `cargo build` without the local-clock feature
+    # relinks target/debug/incx without the clock; `make unit` and
+    # `make local-build` build it with the clock.
     assert shown["now"] == iso(world.aws.now()), \
         f"incx reads {shown['now']}, the virtual clock is {iso(world.aws.now())}: build it with make local-build"
     return proc.returncode, shown
