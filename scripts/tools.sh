@@ -64,7 +64,10 @@ install_python() {
     "$VENV/bin/pip" install -q --disable-pip-version-check "${PY_TOOLS[@]}" </dev/null >&2
     touch "$stamp"
   fi
-  # checkov pins an older boto3 that breaks aws-sam-cli: it gets its own venv.
+}
+
+# checkov pins an older boto3 that breaks aws-sam-cli: it gets its own venv.
+install_checkov() {
   if [ ! -e "$CHECKOV_VENV/.stamp-$CHECKOV" ]; then
     log "installing checkov into $CHECKOV_VENV (once)"
     python3 -m venv "$CHECKOV_VENV"
@@ -86,10 +89,20 @@ install_node() {
 
 case "${1:-all}" in
   env) env_lines ;;
-  all) install_rust_target; install_rust_lints; install_python; install_node; env_lines ;;
+  all)
+    install_rust_target; install_rust_lints
+    # The three installs are mostly downloads: side by side they take the
+    # longest one's time, not the sum.
+    install_python & py=$!
+    install_checkov & ck=$!
+    install_node & nd=$!
+    ok=0
+    wait "$py" || ok=1; wait "$ck" || ok=1; wait "$nd" || ok=1
+    [ "$ok" = 0 ] || { log "an install failed (see above)"; exit 1; }
+    env_lines ;;
   deploy) install_rust_target; install_python_deploy; env_lines ;;
   rust) install_rust_target; install_rust_lints ;;
-  python) install_python ;;
+  python) install_python; install_checkov ;;
   node) install_node ;;
   *) echo "usage: $0 [all|deploy|env|rust|python|node]" >&2; exit 2 ;;
 esac
