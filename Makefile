@@ -54,8 +54,11 @@ LOCAL := $(ENV); export NODE_PATH="$$INCX_CACHE/node/node_modules";
 demo: local-build
 	@$(LOCAL) python3 tests/e2e/demo.py
 
+# Two scenarios at a time (pytest-xdist): each has its own moto, emulator and
+# `cargo lambda watch` on free ports and its own folder. One line per test,
+# so that a lane of `make test` shows progress.
 e2e: local-build
-	@$(LOCAL) python3 -m pytest -q tests/e2e
+	@$(LOCAL) python3 -m pytest -v -n 2 tests/e2e
 
 # The long chaos run: 20,000 simulated days of the core (about 11 minutes),
 # then two days of random faults on the real engine and functions.

@@ -16,7 +16,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 # Pinned versions: the ones tried on these machines (see README, Toolchain).
 DEPLOY_PY_TOOLS=(cargo-lambda==1.9.2 ziglang==0.17.1 aws-sam-cli==1.170.0)
-PY_TOOLS=("${DEPLOY_PY_TOOLS[@]}" cfn-lint==1.58.0 "moto[server]==5.2.5" pytest==8.4.2)
+PY_TOOLS=("${DEPLOY_PY_TOOLS[@]}" cfn-lint==1.58.0 "moto[server]==5.2.5" pytest==8.4.2 pytest-xdist==3.8.0)
 CHECKOV=checkov==3.3.30
 
 log() { printf '[tools] %s\n' "$*" >&2; }
