@@ -40,5 +40,19 @@ done | sed 's/ (\*)$//' | grep -vE '^(incx|decide-mode|start-export|check-status
 if [ -n "$split" ]; then
   echo "the functions resolve these crates with different features (unify them in aws/Cargo.toml): $split"; fail=1
 fi
+# A library that is also a cdylib or staticlib makes cargo compile its
+# dependencies for object code too (new hashes): in all functions or none.
+mixed=$(cargo metadata --locked --format-version 1 --filter-platform aarch64-unknown-linux-gnu | python3 -c '
+import json, sys
+meta = json.load(sys.stdin)
+print(" ".join(sorted(p["name"] for p in meta["packages"]
+                      if any(set(t["crate_types"]) & {"cdylib", "staticlib", "dylib"} for t in p["targets"] if "lib" in t["kind"] or "cdylib" in t["kind"] or "staticlib" in t["kind"]))))')
+for crate in $mixed; do
+  has=0
+  for fn in "${!clients[@]}"; do deps "$fn" --target aarch64-unknown-linux-gnu | grep -qx "$crate" && has=$((has + 1)); done
+  if [ "$has" != 0 ] && [ "$has" != "${#clients[@]}" ]; then
+    echo "$crate (a cdylib or staticlib) is in $has of the ${#clients[@]} functions (add it to aws/Cargo.toml)"; fail=1
+  fi
+done
 [ "$fail" = 0 ] && echo "architecture: incx-core has no AWS, Lambda, runtime or test crate; each function links only its clients; one SDK build serves all six"
 exit "$fail"
