@@ -8,7 +8,7 @@ ENV := eval "$$($(TOOLS) env)"
 DEPLOY_ENV := eval "$$($(TOOLS) deploy)"
 FUNCTIONS := decide-mode start-export check-status advance-state notify audit
 
-.PHONY: help tools test unit lint check-asl check-template check-deps infra-test rehearsal check-build audit e2e emulator-test demo chaos bench-reader local-build build lambda deploy clean
+.PHONY: help tools rust-tools test unit lint check-asl check-template check-deps infra-test rehearsal check-build audit e2e emulator-test demo chaos bench-reader local-build build lambda deploy clean
 
 help:
 	@echo "make demo    run the whole workflow locally on a simulated day"
@@ -23,14 +23,20 @@ help:
 tools:
 	@$(TOOLS) all >/dev/null
 
-# Three lanes at once (scripts/lanes.sh): the release build of the functions
-# (its own build folders), the Python and template checks, and the Rust
-# checks and tests in order (one cargo build folder, no lock waited for).
-test: tools
+rust-tools:
+	@$(TOOLS) rust
+
+# Three lanes at once (scripts/lanes.sh), each installing only what it needs
+# (scripts/tools.sh serialises the installs into the shared venv): the
+# release build of the functions (its own build folders; the deploy tools),
+# the Python and template checks, then the unit tests, and the Rust checks
+# and the end-to-end scenarios (which start compiling as soon as Rust is
+# ready). The unit tests and the local build share one build (see unit).
+test:
 	@MAKE="$(MAKE)" scripts/lanes.sh \
 	  "build: check-build" \
-	  "checks: check-asl check-template check-deps infra-test rehearsal emulator-test" \
-	  "tests: lint unit e2e"
+	  "checks: check-asl check-template check-deps infra-test rehearsal emulator-test unit" \
+	  "tests: lint e2e"
 	@echo "make test: all checks passed"
 
 # clippy with -D warnings on every target, as `cargo clippy --all-targets --
@@ -40,14 +46,14 @@ test: tools
 # for both instead of twice.
 CLIPPY := RUSTC_WORKSPACE_WRAPPER="$$(rustc --print sysroot)/bin/clippy-driver" CLIPPY_ARGS=-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__
 
-lint: tools
+lint: rust-tools
 	@$(ENV); cargo fmt --all --check
 	@$(ENV); $(CLIPPY) cargo test --workspace --all-targets --no-run --locked --features incx-aws/local-clock
 	@$(ENV); scripts/check-architecture.sh
 
 # With the local clock (see aws/Cargo.toml): the same features as the local
 # build, so one compilation serves both.
-unit: tools
+unit: rust-tools
 	@$(ENV); cargo test --workspace --locked --features incx-aws/local-clock
 
 # The functions and the verify command, as `cargo lambda watch` serves them.

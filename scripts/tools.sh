@@ -35,6 +35,14 @@ EOT
 
 stamp() { printf '%s ' "$@" | md5sum | cut -c1-8; }
 
+# `make test`'s lanes install at the same time (the build lane the deploy
+# tools, the others the rest, into the same venv): each kind of install holds
+# its own lock, so a second caller waits and then finds it done.
+locked() {
+  mkdir -p "$CACHE"
+  ( flock 9; "${@:2}" ) 9>"$CACHE/.lock-$1"
+}
+
 install_rust_target() {
   if ! rustup target list --installed | grep -q aarch64-unknown-linux-gnu; then
     log "adding Rust target aarch64-unknown-linux-gnu"
@@ -90,19 +98,19 @@ install_node() {
 case "${1:-all}" in
   env) env_lines ;;
   all)
-    install_rust_target; install_rust_lints
+    locked rust install_rust_target; locked rust install_rust_lints
     # The three installs are mostly downloads: side by side they take the
     # longest one's time, not the sum.
-    install_python & py=$!
-    install_checkov & ck=$!
-    install_node & nd=$!
+    locked venv install_python & py=$!
+    locked checkov install_checkov & ck=$!
+    locked node install_node & nd=$!
     ok=0
     wait "$py" || ok=1; wait "$ck" || ok=1; wait "$nd" || ok=1
     [ "$ok" = 0 ] || { log "an install failed (see above)"; exit 1; }
     env_lines ;;
-  deploy) install_rust_target; install_python_deploy; env_lines ;;
-  rust) install_rust_target; install_rust_lints ;;
-  python) install_python; install_checkov ;;
-  node) install_node ;;
+  deploy) locked rust install_rust_target; locked venv install_python_deploy; env_lines ;;
+  rust) locked rust install_rust_target; locked rust install_rust_lints ;;
+  python) locked venv install_python; locked checkov install_checkov ;;
+  node) locked node install_node ;;
   *) echo "usage: $0 [all|deploy|env|rust|python|node]" >&2; exit 2 ;;
 esac
