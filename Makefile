@@ -33,7 +33,7 @@ rust-tools:
 # and the end-to-end scenarios (which start compiling as soon as Rust is
 # ready). The unit tests and the local build share one build (see unit).
 test:
-	@MAKE="$(MAKE)" scripts/lanes.sh \
+	@scripts/lanes.sh \
 	  "build: check-build" \
 	  "checks: check-asl check-template check-deps infra-test rehearsal emulator-test unit" \
 	  "tests: lint e2e"
