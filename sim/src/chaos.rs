@@ -594,8 +594,10 @@ impl Run {
     fn finished(&mut self, e: &Execution) -> Result<(), ChaosFailure> {
         self.stats.transitions += u64::from(e.transitions);
         if e.trace.last().map(String::as_str) == Some("OperatorNeeded") {
-            let all = self.world.notifier.all();
-            let found = all[self.notifications_seen.min(all.len())..]
+            let found = self
+                .world
+                .notifier
+                .since(self.notifications_seen)
                 .iter()
                 .any(|n| n.execution_id == e.id && n.status == Status::Failed);
             if !found {
@@ -646,7 +648,7 @@ impl Run {
 
     /// Chaos until `end`.
     async fn chaos(&mut self, end: Epoch) -> Result<(), ChaosFailure> {
-        self.notifications_seen = lock(&self.world.notifier.published).len();
+        self.notifications_seen = self.world.notifier.count();
         loop {
             let now = self.world.now();
             // Run what can run, interleaved at random.
@@ -796,13 +798,16 @@ impl Run {
             }
             self.next_schedule += self.window;
             let person = self.needs_person().await;
-            let before = lock(&self.world.notifier.published).len();
+            let before = self.world.notifier.count();
             self.notifications_seen = before;
             let mut e = self.world.start_execution();
             self.stats.executions += 1;
             self.complete(&mut e).await?;
             if person {
-                let failed = self.world.notifier.all()[before..]
+                let failed = self
+                    .world
+                    .notifier
+                    .since(before)
                     .iter()
                     .any(|n| n.status == Status::Failed);
                 if !failed || e.trace.last().map(String::as_str) != Some("OperatorNeeded") {

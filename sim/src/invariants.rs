@@ -325,10 +325,12 @@ impl Checker {
 
     fn check_announced(&mut self, world: &World, entries: &[CatalogEntry]) -> Result<(), String> {
         let alias = &world.service.config.alias;
-        let published = world.notifier.all();
+        // Read in place: a copy of every message on each check grows with
+        // the run.
+        let published = lock(&world.notifier.published);
         let mut by_key: HashMap<&str, Vec<&incx_core::domain::notification::Notification>> =
             HashMap::new();
-        for n in &published {
+        for n in published.iter().map(|p| &p.notification) {
             if let Some(k) = n.dedupe_key.as_deref() {
                 by_key.entry(k).or_default().push(n);
             }

@@ -312,23 +312,28 @@ impl Ledger for MemoryLedger {
     async fn entry(&self, sort_key: &str) -> Result<Option<CatalogEntry>, CoreError> {
         self.recorder.note("Ledger.entry");
         pop(&self.faults)?;
-        Ok(lock(&self.entries)
-            .iter()
-            .find(|e| e.sort_key() == sort_key)
-            .cloned())
+        let entries = lock(&self.entries);
+        Ok(find_entry(&entries, sort_key).map(|i| entries[i].clone()))
     }
 
     async fn mark_announced(&self, sort_key: &str) -> Result<(), CoreError> {
         self.recorder.note("Ledger.mark_announced");
         pop(&self.faults)?;
-        if let Some(e) = lock(&self.entries)
-            .iter_mut()
-            .find(|e| e.sort_key() == sort_key)
-        {
-            e.announced = true;
+        let mut entries = lock(&self.entries);
+        if let Some(i) = find_entry(&entries, sort_key) {
+            entries[i].announced = true;
         }
+        drop(entries);
         self.wrote()
     }
+}
+
+/// Where the entry with `sort_key` is: the entries are kept in sort-key
+/// order (see `put_head_with_entry`), so a search, not a scan of them all.
+fn find_entry(entries: &[CatalogEntry], sort_key: &str) -> Option<usize> {
+    entries
+        .binary_search_by(|e| e.sort_key().as_str().cmp(sort_key))
+        .ok()
 }
 
 /// One export the in-memory service made.
@@ -647,7 +652,19 @@ impl MemoryNotifier {
     }
 
     pub fn all(&self) -> Vec<Notification> {
-        lock(&self.published)
+        self.since(0)
+    }
+
+    /// How many messages went out so far: a mark for [`Self::since`].
+    pub fn count(&self) -> usize {
+        lock(&self.published).len()
+    }
+
+    /// The messages after the first `mark`. The chaos run asks after every
+    /// execution: copying only the new ones keeps a long run linear.
+    pub fn since(&self, mark: usize) -> Vec<Notification> {
+        let published = lock(&self.published);
+        published[mark.min(published.len())..]
             .iter()
             .map(|p| p.notification.clone())
             .collect()
