@@ -88,6 +88,7 @@ class LocalAws:
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
     stack: local_stack.Stack | None = None
+    clients: dict[tuple[str, str], object] = field(default_factory=dict, repr=False)
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -181,8 +182,10 @@ class LocalAws:
 
     def start_functions(self) -> None:
         """(Re)starts `cargo lambda watch` with the stack's environment."""
-        if "watch" in self.procs:
-            self._stop_one("watch")
+        # The runner's kept-alive connections go to the old server: it
+        # starts again on its next use.
+        for name in ("runner", "watch"):
+            self._stop_one(name)
         env_file = self.workdir / "functions.env"
         env = {**self.aws_env(), **self.stack.env_union(),
                "INCX_CLOCK_FILE": str(self.clock_file)}
@@ -251,12 +254,17 @@ class LocalAws:
     # -- clients -------------------------------------------------------------
 
     def client(self, service: str):
+        """A boto3 client of the local service, made once: the tests ask for
+        one at every read, and making one costs more than most calls."""
         endpoint = self.url("emulator") if service == "dynamodb" else self.url("moto")
-        return boto3.client(
-            service, endpoint_url=endpoint, region_name=REGION,
-            aws_access_key_id="test", aws_secret_access_key="test",
-            config=BotoConfig(retries={"max_attempts": 2}, s3={"addressing_style": "path"}),
-        )
+        key = (service, endpoint)
+        if key not in self.clients:
+            self.clients[key] = boto3.client(
+                service, endpoint_url=endpoint, region_name=REGION,
+                aws_access_key_id="test", aws_secret_access_key="test",
+                config=BotoConfig(retries={"max_attempts": 2}, s3={"addressing_style": "path"}),
+            )
+        return self.clients[key]
 
     def emulator(self, path: str, body: dict | None = None) -> dict:
         data = None if body is None else json.dumps(body).encode()

@@ -219,6 +219,19 @@ class Driver:
     def _node_env(self) -> dict:
         return {**os.environ, "NODE_PATH": str(Path(os.environ.get("INCX_CACHE", "")) / "node/node_modules")}
 
+    def _runner(self) -> subprocess.Popen:
+        """The stack's runner in serve mode, started on first use: Node and
+        the engine load once for a test, not once per run. The stack stops
+        it with its other processes (and when the functions restart)."""
+        proc = self.aws.procs.get("runner")
+        if proc is None or proc.poll() is not None:
+            with open(self.aws.workdir / "runner.log", "ab") as errors:
+                proc = subprocess.Popen(["node", str(NODE_RUNNER), "--serve"], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, stderr=errors, text=True, cwd=ROOT,
+                                        env=self._node_env(), start_new_session=True)
+            self.aws.procs["runner"] = proc
+        return proc
+
     def _execute(self, specs: list[dict], definition: Path | None = None, record: bool = True) -> list[Execution]:
         """Runs `specs` in the runner, on the stack's export definition or on
         `definition`; `record`: into the export workflow's timeline."""
@@ -226,11 +239,18 @@ class Driver:
         request = {**self._request(), "executions": specs}
         if definition is not None:
             request["definition"] = str(definition)
-        proc = subprocess.run(["node", str(NODE_RUNNER)], input=json.dumps(request), capture_output=True,
-                              text=True, cwd=ROOT, env=self._node_env(), timeout=900)
-        if proc.returncode != 0:
-            raise RuntimeError(f"runner failed ({proc.returncode}): {proc.stderr[-3000:]}")
-        answers = json.loads(proc.stdout)["executions"]
+        proc = self._runner()
+        proc.stdin.write(json.dumps({"execute": request}) + "\n")
+        proc.stdin.flush()
+        ready, _, _ = select.select([proc.stdout], [], [], 900)
+        line = proc.stdout.readline() if ready else ""
+        if not line:
+            tail = (self.aws.workdir / "runner.log").read_text()[-3000:]
+            raise RuntimeError(f"the runner did not answer within 900 s: {tail}")
+        answer = json.loads(line)
+        if "error" in answer:
+            raise RuntimeError(f"runner failed: {answer['error']}")
+        answers = answer["executions"]
         if record:
             return [self._record(r, start) for r in answers]
         return [self._execution(r, start) for r in answers]

@@ -30,7 +30,9 @@
 // execution is waiting (for its own time, or the horizon T), so an export
 // started at 10:06 by one run is polled at 10:13 even though a run that
 // began at 10:21 is waiting too; steps due at the same instant run
-// together, as rival executions do.
+// together, as rival executions do. {"execute": request} runs a request
+// as the first form does and answers its result line (or {error}): one
+// runner serves a test's every run, instead of a Node start per run.
 
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { loadDefinition, runExecution } from '../../statemachine/local-engine.mjs';
@@ -319,6 +321,14 @@ async function serve() {
         ended.push({ ...result, startAt: spec.startAt ?? null });
         time.leave();
       })());
+    } else if (command.execute) {
+      let answer;
+      try {
+        answer = await executeAll(command.execute);
+      } catch (error) {
+        answer = { error: `${error.name}: ${error.message}` };
+      }
+      process.stdout.write(`${JSON.stringify(answer)}\n`);
     } else if (command.advance !== undefined) {
       await time.advance(command.advance);
       const answer = { ended: ended.splice(0), nextWake: time.nextWake(), clock: readClock(request.clockFile), busy: time.busy, waiting: time.waits.length, horizon: time.horizon };
@@ -329,16 +339,21 @@ async function serve() {
   }
 }
 
+/** A request's executions, all at once (they overlap), to their ends. */
+async function executeAll(request) {
+  const raw = JSON.parse(readFileSync(request.definition ?? new URL('../../statemachine/export.asl.json', import.meta.url), 'utf8'));
+  const definition = loadDefinition(request.definition);
+  const executions = await Promise.all(request.executions.map((spec) => runOne(raw, definition, request, spec)));
+  return { executions };
+}
+
 async function main() {
   if (process.argv.includes('--serve')) {
     await serve();
     return;
   }
   const request = JSON.parse(readFileSync(0, 'utf8'));
-  const raw = JSON.parse(readFileSync(request.definition ?? new URL('../../statemachine/export.asl.json', import.meta.url), 'utf8'));
-  const definition = loadDefinition(request.definition);
-  const executions = await Promise.all(request.executions.map((spec) => runOne(raw, definition, request, spec)));
-  process.stdout.write(`${JSON.stringify({ executions })}\n`);
+  process.stdout.write(`${JSON.stringify(await executeAll(request))}\n`);
 }
 
 process.exitCode = 0;
