@@ -33,7 +33,7 @@ rust-tools:
 # and the end-to-end scenarios (which start compiling as soon as Rust is
 # ready). The unit tests and the local build share one build (see unit).
 test:
-	@scripts/lanes.sh \
+	@INCX_ONE_BUILD=1 scripts/lanes.sh \
 	  "build: check-build" \
 	  "checks: check-asl check-template check-deps infra-test rehearsal emulator-test unit" \
 	  "tests: lint e2e"
@@ -46,6 +46,13 @@ test:
 # for both instead of twice.
 CLIPPY := RUSTC_WORKSPACE_WRAPPER="$$(rustc --print sysroot)/bin/clippy-driver" CLIPPY_ARGS=-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__
 
+# In `make test` (INCX_ONE_BUILD, set by its recipe) the unit tests, the local
+# build and the functions under `cargo lambda watch` compile with lint's
+# compiler too (clippy's driver is rustc with lints; the same arguments), so
+# that the workspace's crates are compiled and linked once for all of them
+# instead of twice; run alone, those targets use plain rustc and warn.
+ONE_BUILD = $(if $(INCX_ONE_BUILD),$(CLIPPY))
+
 lint: rust-tools
 	@$(ENV); cargo fmt --all --check
 	@$(ENV); $(CLIPPY) cargo test --workspace --all-targets --no-run --locked --features incx-aws/local-clock
@@ -54,11 +61,11 @@ lint: rust-tools
 # With the local clock (see aws/Cargo.toml): the same features as the local
 # build, so one compilation serves both.
 unit: rust-tools
-	@$(ENV); cargo test --workspace --locked --features incx-aws/local-clock
+	@$(ENV); $(ONE_BUILD) cargo test --workspace --locked --features incx-aws/local-clock
 
 # The functions and the verify command, as `cargo lambda watch` serves them.
 local-build: tools
-	@$(ENV); cargo build --workspace --locked --bins --features incx-aws/local-clock
+	@$(ENV); $(ONE_BUILD) cargo build --workspace --locked --bins --features incx-aws/local-clock
 
 LOCAL := $(ENV); export NODE_PATH="$$INCX_CACHE/node/node_modules";
 
@@ -69,7 +76,7 @@ demo: local-build
 # `cargo lambda watch` on free ports and its own folder. One line per test,
 # so that a lane of `make test` shows progress.
 e2e: local-build
-	@$(LOCAL) python3 -m pytest -v -n 2 tests/e2e
+	@$(LOCAL) $(ONE_BUILD) python3 -m pytest -v -n 2 tests/e2e
 
 # The long chaos run: 20,000 simulated days of the core (about 11 minutes),
 # then two days of random faults on the real engine and functions.
