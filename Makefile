@@ -31,10 +31,7 @@ rust-tools:
 # release build of the functions (its own build folders; the deploy tools),
 # the Python and template checks, then the unit tests, and the Rust checks
 # and the end-to-end scenarios (which start compiling as soon as Rust is
-# ready). The release build goes first and keeps the normal priority: its
-# six link-time optimisations run one after the other on one core, the
-# longest chain of the three; the other lanes yield to it. The unit tests,
-# the local build and the e2e functions share lint's build (ONE_BUILD).
+# ready). The unit tests and the local build share one build (see unit).
 test:
 	@INCX_ONE_BUILD=1 scripts/lanes.sh \
 	  "build: check-build" \

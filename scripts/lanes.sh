@@ -3,10 +3,7 @@
 # Within a lane the targets run in order; the lanes run at once. Every line
 # is prefixed with its lane's name, each lane reports its time, and the first
 # lane to fail stops the others (their whole process groups: cargo, moto,
-# `cargo lambda watch`) and fails the run. The first lane named runs at the
-# normal priority, the others at a lower one (nice 10): name the longest
-# chain of work first, so that it never waits for a core the others can do
-# without.
+# `cargo lambda watch`) and fails the run.
 #
 # Why: `make test` is bound by three long jobs that leave a core idle much of
 # the time (the release build of the functions, whose link-time optimisation
@@ -32,13 +29,11 @@ fi
 
 [ $# -gt 0 ] || { echo "usage: $0 'name: target...' ..." >&2; exit 2; }
 declare -A lane_of=()
-nice=0
 for spec in "$@"; do
   name=${spec%%:*}
   targets=${spec#*:}
   # Its own session, so that stopping it reaches every process it started.
-  setsid nice -n "$nice" bash "$0" --lane "$name" "$targets" &
-  nice=10
+  setsid bash "$0" --lane "$name" "$targets" &
   lane_of[$!]=$name
   echo "[lanes] $name:$targets"
 done

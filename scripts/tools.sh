@@ -101,9 +101,7 @@ case "${1:-all}" in
     locked rust install_rust_target; locked rust install_rust_lints
     # The three installs are mostly downloads: side by side they take the
     # longest one's time, not the sum.
-    # The deploy tools first, in a turn of the lock of their own: the
-    # release build (make test's build lane) waits only for those.
-    { locked venv install_python_deploy && locked venv install_python; } & py=$!
+    locked venv install_python & py=$!
     locked checkov install_checkov & ck=$!
     locked node install_node & nd=$!
     ok=0
@@ -112,7 +110,7 @@ case "${1:-all}" in
     env_lines ;;
   deploy) locked rust install_rust_target; locked venv install_python_deploy; env_lines ;;
   rust) locked rust install_rust_target; locked rust install_rust_lints ;;
-  python) locked venv install_python_deploy; locked venv install_python; locked checkov install_checkov ;;
+  python) locked venv install_python; locked checkov install_checkov ;;
   node) locked node install_node ;;
   *) echo "usage: $0 [all|deploy|env|rust|python|node]" >&2; exit 2 ;;
 esac
