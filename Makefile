@@ -31,7 +31,8 @@ rust-tools:
 # release build of the functions (its own build folders; the deploy tools),
 # the Python and template checks, then the unit tests, and the Rust checks
 # and the end-to-end scenarios (which start compiling as soon as Rust is
-# ready). The unit tests and the local build share one build (see unit).
+# ready). The unit tests, the local build and the e2e functions reuse lint's
+# build (see ONE_BUILD).
 test:
 	@INCX_ONE_BUILD=1 scripts/lanes.sh \
 	  "build: check-build" \

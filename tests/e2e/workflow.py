@@ -24,6 +24,17 @@ def iso(t: float) -> str:
     return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def runner_answer(proc: subprocess.Popen, log: Path, timeout: float, on_silence=lambda: None) -> dict:
+    """The runner's next answer line. None within `timeout`: `on_silence`,
+    then an error with the tail of the runner's log."""
+    ready, _, _ = select.select([proc.stdout], [], [], timeout)
+    line = proc.stdout.readline() if ready else ""
+    if not line:
+        on_silence()
+        raise RuntimeError(f"the runner did not answer within {timeout} s: {log.read_text()[-3000:]}")
+    return json.loads(line)
+
+
 def hhmm(t: float | None) -> str:
     return "-" if t is None else datetime.fromtimestamp(t, timezone.utc).strftime("%H:%M")
 
@@ -242,12 +253,7 @@ class Driver:
         proc = self._runner()
         proc.stdin.write(json.dumps({"execute": request}) + "\n")
         proc.stdin.flush()
-        ready, _, _ = select.select([proc.stdout], [], [], 900)
-        line = proc.stdout.readline() if ready else ""
-        if not line:
-            tail = (self.aws.workdir / "runner.log").read_text()[-3000:]
-            raise RuntimeError(f"the runner did not answer within 900 s: {tail}")
-        answer = json.loads(line)
+        answer = runner_answer(proc, self.aws.workdir / "runner.log", 900)
         if "error" in answer:
             raise RuntimeError(f"runner failed: {answer['error']}")
         answers = answer["executions"]
@@ -352,13 +358,7 @@ class Scheduled:
         self.proc.stdin.flush()
 
     def _answer(self, timeout: float) -> dict:
-        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
-        line = self.proc.stdout.readline() if ready else ""
-        if not line:
-            self.close()
-            tail = (self.driver.aws.workdir / "runner.log").read_text()[-3000:]
-            raise RuntimeError(f"the runner did not answer within {timeout} s: {tail}")
-        return json.loads(line)
+        return runner_answer(self.proc, self.driver.aws.workdir / "runner.log", timeout, on_silence=self.close)
 
     def start(self, at: float, manual: bool = False, spec: dict | None = None) -> str:
         """A run that begins at virtual time `at`, with the schedule's input

@@ -303,8 +303,7 @@ async function serve() {
     const command = JSON.parse(line);
     if (command.init) {
       request = command.init;
-      raw = JSON.parse(readFileSync(request.definition ?? new URL('../../statemachine/export.asl.json', import.meta.url), 'utf8'));
-      definition = loadDefinition(request.definition);
+      ({ raw, definition } = readDefinition(request.definition));
       time = new VirtualTime(request.clockFile);
       process.stdout.write('{"ready":true}\n');
     } else if (command.start) {
@@ -339,10 +338,15 @@ async function serve() {
   }
 }
 
+/** A definition (the export workflow's by default) as JSON and as the engine loads it. */
+function readDefinition(path) {
+  const raw = JSON.parse(readFileSync(path ?? new URL('../../statemachine/export.asl.json', import.meta.url), 'utf8'));
+  return { raw, definition: loadDefinition(path) };
+}
+
 /** A request's executions, all at once (they overlap), to their ends. */
 async function executeAll(request) {
-  const raw = JSON.parse(readFileSync(request.definition ?? new URL('../../statemachine/export.asl.json', import.meta.url), 'utf8'));
-  const definition = loadDefinition(request.definition);
+  const { raw, definition } = readDefinition(request.definition);
   const executions = await Promise.all(request.executions.map((spec) => runOne(raw, definition, request, spec)));
   return { executions };
 }
