@@ -73,8 +73,9 @@ LOCAL := $(ENV); export NODE_PATH="$$INCX_CACHE/node/node_modules";
 demo: local-build
 	@$(LOCAL) python3 tests/e2e/demo.py
 
-# Two scenarios at a time (pytest-xdist): each has its own moto, emulator and
-# `cargo lambda watch` on free ports and its own folder. One line per test,
+# Two scenarios at a time (pytest-xdist): each has its own moto (forked from
+# a process that imported moto once), emulator and `cargo lambda watch` on
+# free ports and its own folder. One line per test,
 # so that a lane of `make test` shows progress.
 e2e: local-build
 	@$(LOCAL) $(ONE_BUILD) python3 -m pytest -v -n 2 tests/e2e

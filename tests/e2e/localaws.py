@@ -9,6 +9,7 @@ Every process is started in its own session and stopped by the owner
 """
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import signal
@@ -17,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -39,6 +41,66 @@ def free_port() -> int:
 
 def log(msg: str) -> None:
     print(f"[local] {msg}", file=sys.stderr, flush=True)
+
+
+class Forked:
+    """A moto server forked by motofork.py: not this process's child, so
+    what `LocalAws` asks of a Popen (is it alive, wait for it) is asked of
+    the kernel."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                os.kill(self.pid, 0)
+            except ProcessLookupError:
+                self.returncode = -1  # gone; its exit status went to motofork
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = time.time() + (timeout if timeout is not None else 1e9)
+        while self.poll() is None:
+            if time.time() > deadline:
+                raise subprocess.TimeoutExpired("moto", timeout)
+            time.sleep(0.05)
+        return -1
+
+
+_motofork: subprocess.Popen | None = None
+_motofork_lock = threading.Lock()
+
+
+def fork_moto(port: int, log_path: Path) -> Forked:
+    """A moto server on `port`, forked from this process's motofork.py
+    (started on first use; it ends when this process closes its input)."""
+    global _motofork
+    with _motofork_lock:
+        if _motofork is None or _motofork.poll() is not None:
+            _motofork = subprocess.Popen(
+                [sys.executable, str(ROOT / "tests/e2e/motofork.py")], stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, text=True, start_new_session=True, cwd=ROOT)
+            if _motofork.stdout.readline().strip() != "ready":
+                raise RuntimeError("motofork.py did not start (see its errors above)")
+        _motofork.stdin.write(f"{port} {log_path}\n")
+        _motofork.stdin.flush()
+        answer = _motofork.stdout.readline().strip()
+    if not answer.isdigit():
+        raise RuntimeError(f"motofork.py did not fork a moto server (answered {answer!r})")
+    return Forked(int(answer))
+
+
+@atexit.register
+def _stop_motofork() -> None:
+    # Waited for, so that its CPU time (and its servers') is counted in ours.
+    if _motofork is not None and _motofork.poll() is None:
+        _motofork.stdin.close()
+        try:
+            _motofork.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            _motofork.kill()
 
 
 @dataclass
@@ -85,7 +147,7 @@ class Settings:
 class LocalAws:
     workdir: Path
     settings: Settings = field(default_factory=Settings)
-    procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+    procs: dict[str, subprocess.Popen | Forked] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
     stack: local_stack.Stack | None = None
     clients: dict[tuple[str, str], object] = field(default_factory=dict, repr=False)
@@ -155,7 +217,7 @@ class LocalAws:
         self.set_clock(start_time or time.time())
         for name in ("moto", "emulator", "watch"):
             self.ports[name] = free_port()
-        self._spawn("moto", ["moto_server", "-H", "127.0.0.1", "-p", str(self.ports["moto"])])
+        self.procs["moto"] = fork_moto(self.ports["moto"], self.workdir / "moto.log")
         self._wait_http("moto", "/moto-api/")
         self._spawn("emulator", [
             sys.executable, str(ROOT / "tests/emulator/export_emulator.py"),
