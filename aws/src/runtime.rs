@@ -12,26 +12,32 @@ use serde::Serialize;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
-/// The log level: `RUST_LOG` if set, else Lambda's own control
+/// The log level: `RUST_LOG` if set and valid (a level, or `target=level`
+/// directives: `incx_aws=debug,info`), else Lambda's own control
 /// (`AWS_LAMBDA_LOG_LEVEL`, set by the function's logging configuration),
-/// else `info`.
-fn log_filter() -> tracing_subscriber::EnvFilter {
-    if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_default_env() {
+/// else `info`. `Targets` rather than `EnvFilter`: the same directives
+/// without span and field filters, and without a regex engine in every
+/// function.
+fn log_filter(rust_log: Option<&str>, lambda_level: Option<&str>) -> Targets {
+    if let Some(filter) = rust_log.and_then(|v| v.parse().ok()) {
         return filter;
     }
-    let level = match std::env::var("AWS_LAMBDA_LOG_LEVEL")
+    let level = match lambda_level
         .unwrap_or_default()
         .to_ascii_uppercase()
         .as_str()
     {
-        "TRACE" => "trace",
-        "DEBUG" => "debug",
-        "WARN" => "warn",
-        "ERROR" | "FATAL" => "error",
-        _ => "info",
+        "TRACE" => LevelFilter::TRACE,
+        "DEBUG" => LevelFilter::DEBUG,
+        "WARN" => LevelFilter::WARN,
+        "ERROR" | "FATAL" => LevelFilter::ERROR,
+        _ => LevelFilter::INFO,
     };
-    tracing_subscriber::EnvFilter::new(level)
+    Targets::new().with_default(level)
 }
 
 /// Logs as Lambda's logging configuration asks: JSON (the default, fields
@@ -39,17 +45,19 @@ fn log_filter() -> tracing_subscriber::EnvFilter {
 /// `AWS_LAMBDA_LOG_FORMAT` is `Text`.
 pub fn init_tracing() {
     let text = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("text"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(log_filter())
+    let layer = tracing_subscriber::fmt::layer()
         .with_target(false)
         .without_time();
+    let filter = log_filter(
+        std::env::var("RUST_LOG").ok().as_deref(),
+        std::env::var("AWS_LAMBDA_LOG_LEVEL").ok().as_deref(),
+    );
+    let registry = tracing_subscriber::registry().with(filter);
     let _ = if text {
-        builder.try_init()
+        registry.with(layer).try_init()
     } else {
-        builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(false)
+        registry
+            .with(layer.json().flatten_event(true).with_current_span(false))
             .try_init()
     };
 }
@@ -149,4 +157,43 @@ where
 /// For functions that report no metric of their own.
 pub fn no_metrics<O>(_: Option<&O>) -> Vec<Metric> {
     Vec::new()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::log_filter;
+    use tracing_subscriber::filter::LevelFilter;
+
+    fn default_level(rust_log: Option<&str>, lambda_level: Option<&str>) -> Option<LevelFilter> {
+        log_filter(rust_log, lambda_level).default_level()
+    }
+
+    #[test]
+    fn lambda_level_maps_onto_tracing_levels_and_defaults_to_info() {
+        assert_eq!(default_level(None, None), Some(LevelFilter::INFO));
+        assert_eq!(default_level(None, Some("debug")), Some(LevelFilter::DEBUG));
+        assert_eq!(default_level(None, Some("TRACE")), Some(LevelFilter::TRACE));
+        assert_eq!(default_level(None, Some("WARN")), Some(LevelFilter::WARN));
+        assert_eq!(default_level(None, Some("FATAL")), Some(LevelFilter::ERROR));
+        assert_eq!(
+            default_level(None, Some("nonsense")),
+            Some(LevelFilter::INFO)
+        );
+    }
+
+    #[test]
+    fn rust_log_overrides_the_lambda_level_with_per_target_directives() {
+        let filter = log_filter(Some("incx_aws=debug,warn"), Some("ERROR"));
+        assert_eq!(filter.default_level(), Some(LevelFilter::WARN));
+        assert!(filter.would_enable("incx_aws::runtime", &tracing::Level::DEBUG));
+        assert!(!filter.would_enable("aws_smithy_runtime", &tracing::Level::INFO));
+    }
+
+    #[test]
+    fn an_invalid_rust_log_falls_back_to_the_lambda_level() {
+        assert_eq!(
+            default_level(Some("incx_aws=loud"), Some("ERROR")),
+            Some(LevelFilter::ERROR)
+        );
+    }
 }
