@@ -75,8 +75,8 @@ demo: local-build
 
 # Two scenarios at a time (pytest-xdist): each has its own moto (forked from
 # a process that imported moto once), emulator and `cargo lambda watch` on
-# free ports and its own folder. One line per test,
-# so that a lane of `make test` shows progress.
+# free ports and its own folder. One line per test, so that a lane of `make
+# test` shows progress.
 e2e: local-build
 	@$(LOCAL) $(ONE_BUILD) python3 -m pytest -v -n 2 tests/e2e
 

@@ -27,7 +27,7 @@ from moto.moto_api._internal import mock_random
 
 # The services the stack and the scenarios use (CloudFormation imports most
 # of the rest), by moto's module name and by botocore's service name. A name
-# either does not have fails here, at start, loudly.
+# that either of them lacks fails here, at start, loudly.
 SERVICES = {"cloudformation": "cloudformation", "dynamodb": "dynamodb", "s3": "s3", "sns": "sns",
             "sqs": "sqs", "ssm": "ssm", "iam": "iam", "logs": "logs", "events": "events",
             "scheduler": "scheduler", "stepfunctions": "stepfunctions", "awslambda": "lambda",

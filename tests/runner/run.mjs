@@ -35,7 +35,7 @@
 // runner serves a test's every run, instead of a Node start per run.
 
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
-import { loadDefinition, runExecution } from '../../statemachine/local-engine.mjs';
+import { DEFAULT_DEFINITION, loadDefinition, runExecution } from '../../statemachine/local-engine.mjs';
 import { loadContract } from '../../statemachine/validate.mjs';
 
 // The function behind each Task resource, from the generated contract.
@@ -339,9 +339,8 @@ async function serve() {
 }
 
 /** A definition (the export workflow's by default) as JSON and as the engine loads it. */
-function readDefinition(path) {
-  const raw = JSON.parse(readFileSync(path ?? new URL('../../statemachine/export.asl.json', import.meta.url), 'utf8'));
-  return { raw, definition: loadDefinition(path) };
+function readDefinition(path = DEFAULT_DEFINITION) {
+  return { raw: JSON.parse(readFileSync(path, 'utf8')), definition: loadDefinition(path) };
 }
 
 /** A request's executions, all at once (they overlap), to their ends. */
