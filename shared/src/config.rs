@@ -77,6 +77,22 @@ pub struct NoticeConfig {
     pub alias: Result<String, ConfigError>,
 }
 
+/// What the scheduled audit is told by the stack: the chain it reads and
+/// how many key-hash parts it compares it in. (The memory it sizes its
+/// state by is Lambda's own variable, read beside this by the audit.)
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditSettings {
+    pub table_name: String,
+    pub alias: String,
+    pub ledger_table: String,
+    pub bucket: String,
+    /// The chain's prefix (`None`: the bucket's root).
+    pub prefix: Option<String>,
+    /// The key the chain's exports are encrypted with, for the audit's own.
+    pub export_kms_key: Option<String>,
+    pub parts: u32,
+}
+
 /// Environment variable names, one place for the functions, the template
 /// and the docs.
 pub mod vars {
@@ -94,6 +110,7 @@ pub mod vars {
     pub const EXPORT_KMS_KEY_ARN: &str = "EXPORT_KMS_KEY_ARN";
     pub const STATE_MACHINE_ARN: &str = "STATE_MACHINE_ARN";
     pub const CONTINUE_ORIGINAL_CHAIN: &str = "CONTINUE_ORIGINAL_CHAIN";
+    pub const AUDIT_PARTS: &str = "AUDIT_PARTS";
 }
 
 /// What a variable may hold.
@@ -134,13 +151,22 @@ const WORKFLOW: &[&str] = &[
     "check-status",
     "advance-state",
 ];
-/// All five.
+/// The four and the scheduled audit, which reads the same chain.
+const CHAIN: &[&str] = &[
+    "decide-mode",
+    "start-export",
+    "check-status",
+    "advance-state",
+    "audit",
+];
+/// The five and the audit.
 const ALL: &[&str] = &[
     "decide-mode",
     "start-export",
     "check-status",
     "advance-state",
     "notify",
+    "audit",
 ];
 
 /// Every variable the functions read.
@@ -164,14 +190,14 @@ pub const VARIABLES: &[Variable] = &[
         parameter: Some("DataExportBucketName"),
         rule: Rule::Text,
         allowed: "the name of the S3 bucket that receives the exports",
-        readers: WORKFLOW,
+        readers: CHAIN,
     },
     Variable {
         name: vars::PREFIX,
         parameter: Some("DataExportBucketPrefix"),
         rule: Rule::Prefix,
         allowed: "an S3 key prefix (empty: the bucket's root)",
-        readers: WORKFLOW,
+        readers: CHAIN,
     },
     Variable {
         name: vars::WINDOW_MINUTES,
@@ -230,7 +256,7 @@ pub const VARIABLES: &[Variable] = &[
         parameter: None,
         rule: Rule::Text,
         allowed: "the ARN of the SNS topic for notifications",
-        readers: &["notify"],
+        readers: &["notify", "audit"],
     },
     Variable {
         name: vars::LEDGER_TABLE,
@@ -244,7 +270,7 @@ pub const VARIABLES: &[Variable] = &[
         parameter: Some("DataExportKmsKeyArn"),
         rule: Rule::Optional,
         allowed: "the ARN of the KMS key exports are encrypted with (empty: the bucket's default encryption)",
-        readers: &["start-export"],
+        readers: &["start-export", "audit"],
     },
     Variable {
         name: vars::STATE_MACHINE_ARN,
@@ -261,6 +287,17 @@ pub const VARIABLES: &[Variable] = &[
         },
         allowed: "true or false (default false)",
         readers: &["decide-mode"],
+    },
+    Variable {
+        name: vars::AUDIT_PARTS,
+        parameter: Some("AuditParts"),
+        rule: Rule::Integer {
+            default: 4,
+            min: 1,
+            max: 256,
+        },
+        allowed: "a whole number from 1 to 256 (default 4)",
+        readers: &["audit"],
     },
 ];
 
@@ -437,6 +474,32 @@ impl NoticeConfig {
     }
 }
 
+impl AuditSettings {
+    /// Reads and validates through `get`, by the same rules as the
+    /// workflow's functions for the variables they share.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        use vars::*;
+        let env = Env::new(get);
+        let parts = env.integer(AUDIT_PARTS, None)?;
+        Ok(Self {
+            table_name: env.text(TABLE_NAME)?,
+            alias: env.alias(DEPLOYMENT_ALIAS)?,
+            ledger_table: env.text(LEDGER_TABLE)?,
+            bucket: env.text(BUCKET)?,
+            prefix: env.prefix(PREFIX),
+            export_kms_key: env.optional(EXPORT_KMS_KEY_ARN),
+            // The rule's range (1 to 256) fits; the check keeps it so.
+            parts: u32::try_from(parts).map_err(|_| {
+                err(
+                    AUDIT_PARTS,
+                    &parts.to_string(),
+                    "a whole number from 1 to 256",
+                )
+            })?,
+        })
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -541,6 +604,7 @@ pub(crate) mod tests {
             EXPORT_KMS_KEY_ARN,
             STATE_MACHINE_ARN,
             CONTINUE_ORIGINAL_CHAIN,
+            AUDIT_PARTS,
         ];
         for name in names {
             assert_eq!(
@@ -550,6 +614,35 @@ pub(crate) mod tests {
             );
         }
         assert_eq!(VARIABLES.len(), names.len());
+    }
+
+    #[test]
+    fn the_audit_reads_the_chain_by_the_workflow_rules_and_its_parts() {
+        let mut env = base();
+        env.insert(vars::LEDGER_TABLE, "orders1-ledger".into());
+        env.insert(vars::PREFIX, "/exports/".into());
+        let read = |env: &HashMap<&'static str, String>| {
+            AuditSettings::from_lookup(|k| env.get(k).cloned())
+        };
+        let a = read(&env).unwrap();
+        assert_eq!((a.parts, a.prefix.as_deref()), (4, Some("exports")));
+        assert_eq!((a.alias.as_str(), a.export_kms_key), ("orders1", None));
+        for (name, bad, allowed) in [
+            (vars::AUDIT_PARTS, "0", "from 1 to 256"),
+            (vars::AUDIT_PARTS, "257", "from 1 to 256"),
+            (vars::AUDIT_PARTS, "four", "from 1 to 256"),
+            (vars::DEPLOYMENT_ALIAS, "Orders-1", "lower-case"),
+            (vars::BUCKET, " ", "S3 bucket"),
+            (vars::LEDGER_TABLE, "", "ledger"),
+        ] {
+            let mut env = env.clone();
+            env.insert(name, bad.into());
+            let e = read(&env).unwrap_err();
+            assert_eq!(e.variable, name);
+            assert!(e.allowed.contains(allowed), "{name}={bad:?}: {e}");
+        }
+        env.insert(vars::AUDIT_PARTS, "16".into());
+        assert_eq!(read(&env).unwrap().parts, 16);
     }
 
     #[test]

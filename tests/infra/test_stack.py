@@ -46,6 +46,18 @@ def test_the_local_stack_comes_up_wired(fresh):
     assert made.ssm_parameters == {}  # the control is the functions' to create
 
 
+def test_the_audit_comes_up_wired_with_every_variable_it_reads(fresh):
+    """With an AuditSchedule: the audit function has every variable
+    contracts/config.json says it reads, with the stack's values."""
+    made = stack.create(fresh.url, {**PARAMETERS, "AuditSchedule": "cron(0 3 ? * SUN *)"})
+    assert made.problems() == []
+    reads = set(stack.config_variables("audit"))
+    assert {"TABLE_NAME", "LEDGER_TABLE", "DATA_EXPORT_BUCKET", "AUDIT_PARTS", "EXPORT_KMS_KEY_ARN"} <= reads
+    env = made.functions["audit"].env
+    assert reads <= set(env), sorted(reads - set(env))
+    assert env["AUDIT_PARTS"] == "4" and env["LEDGER_TABLE"] == made.ledger
+
+
 def test_a_reused_bucket_stack_comes_up_wired(fresh):
     s3 = stack.clients(fresh.url)("s3")
     s3.create_bucket(Bucket="their-bucket")

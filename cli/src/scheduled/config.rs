@@ -1,10 +1,12 @@
-//! The audit function's configuration, from the environment the stack
-//! gives it: the workflow's own variables plus the number of parts.
+//! The audit function's configuration: what the stack tells it (the
+//! core's [`AuditSettings`], by the rules of `contracts/config.json`) and
+//! the state budget its Lambda memory allows.
 
-use incx_core::config::vars;
+use incx_core::config::{AuditSettings, ConfigError};
+use incx_core::domain::control::shown_value;
 
-/// How many key-hash parts the comparison is split into.
-pub const PARTS_VARIABLE: &str = "AUDIT_PARTS";
+/// Lambda's own variable: the function's memory in MB.
+const MEMORY_VARIABLE: &str = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE";
 
 /// The state's share of the function's memory: two states (the chain's and
 /// the export's part) live at once, with the reader's buffers beside them.
@@ -29,34 +31,27 @@ pub struct AuditConfig {
 impl AuditConfig {
     /// Reads the configuration; an error names the variable, its value and
     /// what is allowed.
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
-        let text = |name: &str| {
-            get(name)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let memory_text = get(MEMORY_VARIABLE).unwrap_or_default();
+        let memory_mb = match memory_text.trim() {
+            // Unset outside Lambda: its default size.
+            "" => 1024,
+            text => text.parse::<u64>().map_err(|_| ConfigError {
+                variable: MEMORY_VARIABLE,
+                shown: shown_value(&memory_text),
+                allowed: "megabytes, a whole number (Lambda sets it)".into(),
+            })?,
         };
-        let required = |name: &str| text(name).ok_or_else(|| format!("{name} is not set"));
-        let parts_text = text(PARTS_VARIABLE).unwrap_or_else(|| "1".into());
-        let parts = parts_text
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=256).contains(n))
-            .ok_or_else(|| {
-                format!("{PARTS_VARIABLE}={parts_text:?}: a whole number from 1 to 256")
-            })?;
-        let memory_text = text("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").unwrap_or_else(|| "1024".into());
-        let memory_mb = memory_text.parse::<u64>().map_err(|_| {
-            format!("AWS_LAMBDA_FUNCTION_MEMORY_SIZE={memory_text:?}: megabytes, a whole number")
-        })?;
         let budget = ((memory_mb << 20) as f64 * STATE_SHARE / 2.0) as usize;
+        let s = AuditSettings::from_lookup(get)?;
         Ok(Self {
-            table: required(vars::TABLE_NAME)?,
-            alias: required(vars::DEPLOYMENT_ALIAS)?,
-            ledger_table: required(vars::LEDGER_TABLE)?,
-            bucket: required(vars::BUCKET)?,
-            prefix: text(vars::PREFIX).map(|p| p.trim_matches('/').to_string()),
-            kms_key: text(vars::EXPORT_KMS_KEY_ARN),
-            parts,
+            table: s.table_name,
+            alias: s.alias,
+            ledger_table: s.ledger_table,
+            bucket: s.bucket,
+            prefix: s.prefix,
+            kms_key: s.export_kms_key,
+            parts: s.parts,
             budget: budget.max(16 << 20),
         })
     }
@@ -75,6 +70,7 @@ impl AuditConfig {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use incx_core::config::vars;
     use std::collections::HashMap;
 
     fn env(extra: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
@@ -97,9 +93,9 @@ mod tests {
     }
 
     #[test]
-    fn reads_the_stack_environment_with_one_part_by_default() {
+    fn reads_the_stack_environment_with_the_templates_default_parts() {
         let c = AuditConfig::from_lookup(env(&[])).unwrap();
-        assert_eq!(c.parts, 1);
+        assert_eq!(c.parts, 4);
         assert_eq!(c.prefix.as_deref(), Some("exports"));
         assert_eq!(c.kms_key, None, "an empty key is no key");
         assert_eq!(c.audit_prefix(), "exports/audit");
@@ -109,16 +105,26 @@ mod tests {
     #[test]
     fn a_part_count_out_of_range_is_named_with_what_is_allowed() {
         for bad in ["0", "257", "four", "-1"] {
-            let e = AuditConfig::from_lookup(env(&[(PARTS_VARIABLE, bad)])).unwrap_err();
-            assert!(e.contains(bad) && e.contains("1 to 256"), "{e}");
+            let e = AuditConfig::from_lookup(env(&[(vars::AUDIT_PARTS, bad)])).unwrap_err();
+            let text = e.to_string();
+            assert!(text.contains(bad) && text.contains("1 to 256"), "{text}");
         }
-        let c = AuditConfig::from_lookup(env(&[(PARTS_VARIABLE, "16")])).unwrap();
+        let c = AuditConfig::from_lookup(env(&[(vars::AUDIT_PARTS, "16")])).unwrap();
         assert_eq!(c.parts, 16);
     }
 
     #[test]
     fn a_missing_bucket_is_named() {
         let e = AuditConfig::from_lookup(env(&[("DATA_EXPORT_BUCKET", " ")])).unwrap_err();
-        assert_eq!(e, "DATA_EXPORT_BUCKET is not set");
+        assert_eq!(e.variable, "DATA_EXPORT_BUCKET");
+    }
+
+    #[test]
+    fn a_memory_size_that_is_not_a_number_is_named() {
+        let e = AuditConfig::from_lookup(env(&[(MEMORY_VARIABLE, "3 GB")])).unwrap_err();
+        assert_eq!(e.variable, MEMORY_VARIABLE);
+        assert!(e.to_string().contains("3 GB"), "{e}");
+        let c = AuditConfig::from_lookup(env(&[(MEMORY_VARIABLE, "")])).unwrap();
+        assert_eq!(c.budget, ((1024u64 << 20) as f64 * 0.2) as usize);
     }
 }

@@ -14,7 +14,7 @@ mod contract;
 mod message;
 mod steps;
 
-pub use config::{AuditConfig, PARTS_VARIABLE};
+pub use config::AuditConfig;
 pub use contract::{
     AuditExport, AuditOutcome, AuditRequest, AuditState, Stage, Totals, FIRST_KEYS,
 };

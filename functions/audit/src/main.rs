@@ -8,14 +8,12 @@ use incx_aws::sns::SnsNotifier;
 use incx_aws::{runtime, sdk};
 use incx_cli::chain::S3Store;
 use incx_cli::scheduled::{AuditConfig, AuditRequest, Auditor};
-use incx_core::error::CoreError;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let build = async {
         let sdk = sdk::sdk_config().await;
-        let config = AuditConfig::from_lookup(|k| std::env::var(k).ok())
-            .map_err(|e| CoreError::BadInput(format!("configuration: {e}")))?;
+        let config = AuditConfig::from_lookup(|k| std::env::var(k).ok())?;
         // Path-style addressing when an endpoint is given (a local
         // emulator); virtual-hosted on AWS.
         let s3 = aws_sdk_s3::Client::from_conf(

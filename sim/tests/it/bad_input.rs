@@ -9,7 +9,7 @@
 //! checked by `tests/infra/test_parameters.py` from the template); every one
 //! of them must be refused by the functions too, so the two cannot drift.
 
-use incx_core::config::{vars, Config, ConfigError, Env};
+use incx_core::config::{vars, AuditSettings, Config, ConfigError, Env};
 use incx_core::domain::control::{shown_value, ALLOWED_ACTIONS};
 use incx_core::domain::export::ExportKind;
 use incx_core::domain::ledger::{CatalogEntry, CatalogStatus, Head, Mode, LEDGER_FORMAT};
@@ -201,6 +201,7 @@ const DEFAULTED: &[&str] = &[
     vars::EXPORT_VIEW_TYPE,
     vars::MAX_CATCH_UP_MINUTES,
     vars::CONTINUE_ORIGINAL_CHAIN,
+    vars::AUDIT_PARTS,
 ];
 
 #[test]
@@ -272,7 +273,10 @@ fn configuration_values_out_of_range_are_refused_naming_variable_value_and_range
     for v in DEFAULTED {
         let mut env = base_env();
         env.insert(v, String::new());
-        if load(&env) != load(&base_env()) {
+        let audit = |env: &HashMap<&'static str, String>| {
+            AuditSettings::from_lookup(|k| env.get(k).cloned())
+        };
+        if load(&env) != load(&base_env()) || audit(&env) != audit(&base_env()) {
             failures.push(format!("{v}=\"\": not read as the default"));
         }
     }
@@ -311,12 +315,23 @@ fn the_functions_refuse_what_the_template_refuses() {
             if value.is_empty() && DEFAULTED.contains(&var.name) {
                 continue;
             }
-            tried += 1;
             let mut env = base_env();
             env.insert(var.name, value.to_string());
-            match load(&env) {
-                Err(e) if e.variable == var.name => {}
-                other => failures.push(format!("{variable}={value:?}: {other:?}")),
+            // Each function that reads it refuses it: the workflow's
+            // configuration, the audit's settings.
+            let workflow = var.readers.iter().any(|r| *r != "audit" && *r != "notify");
+            let audit = var.readers.contains(&"audit");
+            let get = |k: &str| env.get(k).cloned();
+            let results = [
+                workflow.then(|| load(&env).map(drop)),
+                audit.then(|| AuditSettings::from_lookup(get).map(drop)),
+            ];
+            for result in results.into_iter().flatten() {
+                tried += 1;
+                match result {
+                    Err(e) if e.variable == var.name => {}
+                    other => failures.push(format!("{variable}={value:?}: {other:?}")),
+                }
             }
         }
     }
