@@ -15,15 +15,8 @@ const STATE_SHARE: f64 = 0.4;
 /// What the audit reads and where it reports.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditConfig {
-    pub table: String,
-    pub alias: String,
-    pub ledger_table: String,
-    pub bucket: String,
-    /// The chain's prefix (`None`: the bucket's root).
-    pub prefix: Option<String>,
-    /// The key the chain's exports are encrypted with, for the audit's own.
-    pub kms_key: Option<String>,
-    pub parts: u32,
+    /// What the stack tells it.
+    pub stack: AuditSettings,
     /// Bytes of state in memory per state, past which it spills to /tmp.
     pub budget: usize,
 }
@@ -43,15 +36,8 @@ impl AuditConfig {
             })?,
         };
         let budget = ((memory_mb << 20) as f64 * STATE_SHARE / 2.0) as usize;
-        let s = AuditSettings::from_lookup(get)?;
         Ok(Self {
-            table: s.table_name,
-            alias: s.alias,
-            ledger_table: s.ledger_table,
-            bucket: s.bucket,
-            prefix: s.prefix,
-            kms_key: s.export_kms_key,
-            parts: s.parts,
+            stack: AuditSettings::from_lookup(get)?,
             budget: budget.max(16 << 20),
         })
     }
@@ -59,7 +45,7 @@ impl AuditConfig {
     /// The audit export's prefix, beside the chain's `AWSDynamoDB/` folder
     /// (as `incx audit` puts it), never taken for a chain export.
     pub fn audit_prefix(&self) -> String {
-        match &self.prefix {
+        match &self.stack.prefix {
             Some(p) if !p.is_empty() => format!("{p}/audit"),
             _ => "audit".to_string(),
         }
@@ -95,9 +81,9 @@ mod tests {
     #[test]
     fn reads_the_stack_environment_with_the_templates_default_parts() {
         let c = AuditConfig::from_lookup(env(&[])).unwrap();
-        assert_eq!(c.parts, 4);
-        assert_eq!(c.prefix.as_deref(), Some("exports"));
-        assert_eq!(c.kms_key, None, "an empty key is no key");
+        assert_eq!(c.stack.parts, 4);
+        assert_eq!(c.stack.prefix.as_deref(), Some("exports"));
+        assert_eq!(c.stack.export_kms_key, None, "an empty key is no key");
         assert_eq!(c.audit_prefix(), "exports/audit");
         assert_eq!(c.budget, ((3008u64 << 20) as f64 * 0.2) as usize);
     }
@@ -110,7 +96,7 @@ mod tests {
             assert!(text.contains(bad) && text.contains("1 to 256"), "{text}");
         }
         let c = AuditConfig::from_lookup(env(&[(vars::AUDIT_PARTS, "16")])).unwrap();
-        assert_eq!(c.parts, 16);
+        assert_eq!(c.stack.parts, 16);
     }
 
     #[test]

@@ -83,9 +83,9 @@ impl Auditor {
         let c = &self.config;
         read_ledger(
             self.dynamodb.clone(),
-            &c.ledger_table,
-            &c.alias,
-            c.prefix.as_deref(),
+            &c.stack.ledger_table,
+            &c.stack.alias,
+            c.stack.prefix.as_deref(),
         )
         .await
         .map_err(|e| fault("reading the ledger", e))
@@ -97,28 +97,31 @@ impl Auditor {
         let chain = self.chain().await?;
         let Some(end) = chain.end_ms else {
             return Ok(Stage::Nothing {
-                reason: format!("ledger {} holds no completed full export", c.ledger_table),
+                reason: format!(
+                    "ledger {} holds no completed full export",
+                    c.stack.ledger_table
+                ),
             }
             .into());
         };
-        let facts = describe(&self.dynamodb, &c.table)
+        let facts = describe(&self.dynamodb, &c.stack.table_name)
             .await
             .map_err(|e| fault("describing the table", e))?;
         let prefix = c.audit_prefix();
         let arn = start_export(
             &self.dynamodb,
             &ExportAsk {
-                table: &c.table,
+                table: &c.stack.table_name,
                 table_arn: &facts.arn,
-                bucket: &c.bucket,
+                bucket: &c.stack.bucket,
                 prefix: &prefix,
                 at_ms: end,
-                kms_key: c.kms_key.as_deref(),
+                kms_key: c.stack.export_kms_key.as_deref(),
             },
         )
         .await
         .map_err(|e| fault("asking for the export", e))?;
-        tracing::info!(table = %c.table, export_arn = %arn, chain_end = %format_utc(end), cost_usd = facts.cost_usd(), "audit export asked for");
+        tracing::info!(table = %c.stack.table_name, export_arn = %arn, chain_end = %format_utc(end), cost_usd = facts.cost_usd(), "audit export asked for");
         Ok(Stage::Exporting {
             export: AuditExport {
                 arn,
@@ -157,7 +160,7 @@ impl Auditor {
                 export,
                 manifest,
                 next: 0,
-                parts: self.config.parts,
+                parts: self.config.stack.parts,
                 totals: Totals::default(),
             }
             .into()),
@@ -256,7 +259,7 @@ impl Auditor {
         audit: &AuditState,
         execution_id: &str,
     ) -> Result<AuditOutcome, CoreError> {
-        let message = AuditMessage::of(audit, &self.config.table, execution_id);
+        let message = AuditMessage::of(audit, &self.config.stack.table_name, execution_id);
         let body = serde_json::to_string(&message).map_err(|e| fault("the message", e))?;
         let dedupe = format!("audit#{execution_id}");
         let message_id = self

@@ -23,7 +23,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         );
         Ok(Auditor {
             dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
-            store: S3Store::new(s3, config.bucket.clone()),
+            store: S3Store::new(s3, config.stack.bucket.clone()),
             notifier: SnsNotifier::from_env(&sdk)?,
             config,
         })
