@@ -10,11 +10,11 @@
 # machines the same commit varies more between days than two commits do
 # within an hour.
 #
-# usage: scripts/cold-run.sh [COMMIT] [LOG]   (defaults: HEAD, cold-run-<commit>.log here)
+# usage: scripts/cold-run.sh [COMMIT] [LOG]   (defaults: HEAD, $TMPDIR/incx-cold-run-<commit>.log)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 commit=$(git -C "$ROOT" rev-parse --short "${1:-HEAD}")
-log=$(realpath -m "${2:-cold-run-$commit.log}")
+log=$(realpath -m "${2:-${TMPDIR:-/tmp}/incx-cold-run-$commit.log}")
 [ -x /usr/bin/time ] || { echo "cold-run: needs GNU time at /usr/bin/time (Debian: apt-get install time)" >&2; exit 2; }
 
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/incx-cold.XXXXXX")
